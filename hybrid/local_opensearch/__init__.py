@@ -1,0 +1,127 @@
+"""Local OpenSearch manager: install a 2.19 node with k-NN from Maven Central and run instances of it.
+
+Usable from Python (tests, notebooks) and through ``hybrid opensearch ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid.local_opensearch.artifacts import (
+    MAVEN_CENTRAL,
+    Maven,
+    add_neural_search,
+    cached,
+    cached_versions,
+    download,
+    newest_version,
+)
+from hybrid.local_opensearch.assemble import assemble
+from hybrid.local_opensearch.errors import (
+    ArtifactError,
+    JavaNotFoundError,
+    ManagerError,
+    NodeStartError,
+    NotInstalledError,
+    PortInUseError,
+)
+from hybrid.local_opensearch.java import JavaRuntime, find_java
+from hybrid.local_opensearch.node import LocalNode, NodeInfo, NodeStatus
+
+__all__ = [
+    "ArtifactError",
+    "Installation",
+    "JavaNotFoundError",
+    "JavaRuntime",
+    "LocalNode",
+    "Manager",
+    "ManagerError",
+    "NodeInfo",
+    "NodeStartError",
+    "NodeStatus",
+    "NotInstalledError",
+    "PortInUseError",
+    "default_home",
+    "find_java",
+]
+
+
+def default_home(cache_dir: Path) -> Path:
+    """Where distributions and instances live.
+
+    Under the user's cache for normal users; as root, a world-traversable folder, because the node
+    then runs as ``nobody`` and could not enter ``/root``.
+    """
+    return Path("/var/lib/hybrid/opensearch") if os.geteuid() == 0 else cache_dir / "opensearch"
+
+
+@dataclass(frozen=True)
+class Installation:
+    version: str
+    dist: Path
+    downloaded: bool
+    neural_search: bool
+
+
+class Manager:
+    """Installs distributions under ``home`` from artifacts cached under ``cache_dir``."""
+
+    def __init__(
+        self, cache_dir: Path, home: Path | None = None, *, series: str = "2.19", repo_url: str = MAVEN_CENTRAL
+    ) -> None:
+        self.artifacts_root = cache_dir / "opensearch" / "artifacts"
+        self.maven_repo = cache_dir / "opensearch" / "m2"
+        self.home = home or default_home(cache_dir)
+        self.series = series
+        self.repo_url = repo_url
+
+    def install(
+        self, version: str | None = None, *, refresh: bool = False, with_neural_search: bool = False
+    ) -> Installation:
+        """Download (or reuse the verified cache) and assemble a distribution; make it the current one.
+
+        Without ``version``, the newest cached release of the series is reused offline; ``refresh``
+        (or an empty cache) asks Maven Central for the newest release that has a matching k-NN plugin.
+        """
+        if version is None:
+            local = cached_versions(self.artifacts_root, self.series)
+            version = local[-1] if local and not refresh else newest_version(self.series, self.repo_url)
+        artifacts = cached(self.artifacts_root, version)
+        downloaded = artifacts is None
+        if artifacts is None:
+            artifacts = download(self.artifacts_root, version, Maven(self.maven_repo))
+        if with_neural_search:
+            artifacts = add_neural_search(artifacts, Maven(self.maven_repo))
+        dist = assemble(artifacts, self.home / "dist" / f"opensearch-{version}")
+        (self.home / "current").write_text(version)
+        return Installation(version, dist, downloaded, artifacts.neural_search_zip is not None)
+
+    def installed(self) -> Installation:
+        current = self.home / "current"
+        if not current.is_file():
+            raise NotInstalledError("OpenSearch is not installed yet: run `hybrid opensearch install` first.")
+        version = current.read_text().strip()
+        dist = self.home / "dist" / f"opensearch-{version}"
+        if not (dist / "bin" / "opensearch").is_file():
+            raise NotInstalledError(f"the installed distribution {dist} is missing: run `hybrid opensearch install`.")
+        return Installation(version, dist, False, (dist / "plugins" / "opensearch-neural-search").is_dir())
+
+    def node(self, name: str = "default") -> LocalNode:
+        return LocalNode(self.home, name)
+
+    def start(
+        self,
+        name: str = "default",
+        *,
+        port: int | None = None,
+        heap_mb: int = 512,
+        java_home: Path | None = None,
+        timeout_s: float = 120.0,
+    ) -> NodeInfo:
+        installation = self.installed()
+        java = find_java(java_home)
+        return self.node(name).start(
+            installation.dist, installation.version, java, port=port, heap_mb=heap_mb, timeout_s=timeout_s
+        )

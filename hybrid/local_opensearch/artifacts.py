@@ -1,0 +1,236 @@
+"""Resolve and download the OpenSearch artifacts from Maven Central, with a verified local cache.
+
+What a node needs (DOMAIN.md §4): the core integ-test zip (lib/ and the transport module only),
+the k-NN plugin zip, and the jars of the `lang-painless` module (k-NN extends it) and the
+`analysis-common` module (English analyzer, stemmers). Maven does the downloading with strict
+checksum checking (`-C`, against the `.sha1` files Central publishes); the cache keeps a SHA-256
+manifest so a second install is offline, instant, and still verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid.local_opensearch.errors import ArtifactError
+
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
+CORE = ("org.opensearch.distribution.integ-test-zip", "opensearch")
+KNN = ("org.opensearch.plugin", "opensearch-knn")
+MODULES: dict[str, tuple[str, str]] = {
+    "lang-painless": ("org.opensearch.plugin", "lang-painless"),
+    "analysis-common": ("org.opensearch.plugin", "analysis-common"),
+}
+# Where the neural-search plugin zip would be; neither is on Central for 2.x (checked 2026-11).
+NEURAL_SEARCH = (("org.opensearch.plugin", "opensearch-neural-search"), ("org.opensearch.plugin", "neural-search"))
+NEURAL_SEARCH_NEEDS = (
+    "neural-search extends opensearch-knn and needs ml-commons "
+    "(org.opensearch.plugin:opensearch-ml-plugin, also not on Maven Central) at run time"
+)
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ArtifactSet:
+    """A verified set of downloaded artifacts for one OpenSearch version."""
+
+    version: str
+    root: Path
+
+    @property
+    def core_zip(self) -> Path:
+        return self.root / f"opensearch-{self.version}.zip"
+
+    @property
+    def knn_zip(self) -> Path:
+        return self.root / f"opensearch-knn-{self.version}.0.zip"
+
+    @property
+    def neural_search_zip(self) -> Path | None:
+        path = self.root / f"opensearch-neural-search-{self.version}.0.zip"
+        return path if path.is_file() else None
+
+    def module_dir(self, name: str) -> Path:
+        return self.root / "modules" / name
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def _metadata_versions(group: str, artifact: str, repo_url: str) -> list[str]:
+    url = f"{repo_url}/{group.replace('.', '/')}/{artifact}/maven-metadata.xml"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            text = resp.read().decode()
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise ArtifactError(f"cannot read {url}: {exc}") from exc
+    return re.findall(r"<version>([^<]+)</version>", text)
+
+
+def newest_version(series: str = "2.19", repo_url: str = MAVEN_CENTRAL) -> str:
+    """Newest ``series.x`` core release for which a matching k-NN plugin (``series.x.0``) is published.
+
+    k-NN pins ``opensearch.version`` exactly, so the core version is bounded by the plugin's releases.
+    """
+    pattern = re.compile(rf"^{re.escape(series)}\.\d+$")
+    core = [v for v in _metadata_versions(*CORE, repo_url) if pattern.match(v)]
+    knn = set(_metadata_versions(*KNN, repo_url))
+    usable = sorted((v for v in core if f"{v}.0" in knn), key=_version_key)
+    if not usable:
+        raise ArtifactError(
+            f"no OpenSearch {series}.x release on {repo_url} has a matching k-NN plugin "
+            f"(core: {sorted(core, key=_version_key)}, k-NN: {sorted(knn)})"
+        )
+    return usable[-1]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached(cache_root: Path, version: str) -> ArtifactSet | None:
+    """The cached artifacts for ``version`` if every file matches its recorded SHA-256, else None."""
+    root = cache_root / version
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        return None
+    recorded: dict[str, str] = json.loads(manifest.read_text())["sha256"]
+    for rel, digest in recorded.items():
+        path = root / rel
+        if not path.is_file() or _sha256(path) != digest:
+            return None
+    return ArtifactSet(version, root)
+
+
+def cached_versions(cache_root: Path, series: str) -> list[str]:
+    """Versions of ``series`` with a manifest in the cache, oldest first."""
+    if not cache_root.is_dir():
+        return []
+    found = [p.name for p in cache_root.iterdir() if (p / MANIFEST).is_file() and p.name.startswith(series + ".")]
+    return sorted(found, key=_version_key)
+
+
+class Maven:
+    """Runs Maven with a private local repository and strict checksum checking."""
+
+    def __init__(self, local_repo: Path, executable: str = "mvn") -> None:
+        self.local_repo = local_repo
+        self.executable = shutil.which(executable) or ""
+        if not self.executable:
+            raise ArtifactError(
+                "Maven (mvn) is not on PATH; install it (Debian: apt-get install maven) to download OpenSearch."
+            )
+
+    def _run(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [self.executable, "-B", "-C", "-ntp", f"-Dmaven.repo.local={self.local_repo}", *args]
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+    def copy(self, coordinate: str, dest: Path) -> None:
+        """Download one artifact (``group:artifact:version:packaging``) into ``dest``."""
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = self._run(
+                [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"], Path(tmp)
+            )
+        if proc.returncode != 0:
+            raise ArtifactError(f"Maven could not fetch {coordinate}:\n{_maven_errors(proc.stdout)}")
+
+    def copy_with_dependencies(self, coordinate: str, dest: Path) -> None:
+        """Download a jar and its runtime dependencies into ``dest`` (via a throw-away pom)."""
+        group, artifact, version = coordinate.split(":")[:3]
+        pom = (
+            '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+            "<groupId>local.hybrid</groupId><artifactId>fetch</artifactId><version>0</version>"
+            "<packaging>pom</packaging><dependencies><dependency>"
+            f"<groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version>"
+            "</dependency></dependencies></project>"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "pom.xml").write_text(pom)
+            proc = self._run(
+                [f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={dest}"],
+                Path(tmp),
+            )
+        if proc.returncode != 0:
+            raise ArtifactError(f"Maven could not fetch {coordinate} and its dependencies:\n{_maven_errors(proc.stdout)}")
+
+
+def _maven_errors(output: str) -> str:
+    lines = [line for line in output.splitlines() if "[ERROR]" in line]
+    return "\n".join(lines[:8]) or output[-2000:]
+
+
+def _core_lib_jars(core_zip: Path) -> set[str]:
+    with zipfile.ZipFile(core_zip) as zf:
+        return {Path(n).name for n in zf.namelist() if "/lib/" in n and n.endswith(".jar")}
+
+
+def download(cache_root: Path, version: str, maven: Maven) -> ArtifactSet:
+    """Fetch every artifact for ``version`` into ``cache_root/version`` and write its manifest.
+
+    Module directories keep only the jars that are not already in the core's ``lib/``
+    (a jar on both class paths is "jar hell" and the node refuses to start).
+    """
+    root = cache_root / version
+    staging = cache_root / f".{version}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    maven.copy(f"{CORE[0]}:{CORE[1]}:{version}:zip", staging)
+    maven.copy(f"{KNN[0]}:{KNN[1]}:{version}.0:zip", staging)
+    core_jars = _core_lib_jars(staging / f"opensearch-{version}.zip")
+    for name, (group, artifact) in MODULES.items():
+        resolved = staging / "resolved" / name
+        maven.copy_with_dependencies(f"{group}:{artifact}:{version}", resolved)
+        module = staging / "modules" / name
+        module.mkdir(parents=True)
+        for jar in sorted(resolved.glob("*.jar")):
+            if jar.name not in core_jars:
+                shutil.copy2(jar, module / jar.name)
+    shutil.rmtree(staging / "resolved")
+    _write_manifest(staging, version)
+    shutil.rmtree(root, ignore_errors=True)
+    staging.rename(root)
+    return ArtifactSet(version, root)
+
+
+def _write_manifest(root: Path, version: str) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+    manifest = {"version": version, "sha256": {str(p.relative_to(root)): _sha256(p) for p in files}}
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
+def add_neural_search(artifacts: ArtifactSet, maven: Maven) -> ArtifactSet:
+    """Try to add the neural-search plugin zip to a cached set; explain what it needs when it can't."""
+    if artifacts.neural_search_zip is not None:
+        return artifacts
+    tried: list[str] = []
+    for group, artifact in NEURAL_SEARCH:
+        coordinate = f"{group}:{artifact}:{artifacts.version}.0:zip"
+        try:
+            maven.copy(coordinate, artifacts.root)
+        except ArtifactError:
+            tried.append(coordinate)
+            continue
+        fetched = artifacts.root / f"{artifact}-{artifacts.version}.0.zip"
+        fetched.rename(artifacts.root / f"opensearch-neural-search-{artifacts.version}.0.zip")
+        _write_manifest(artifacts.root, artifacts.version)
+        return artifacts
+    raise ArtifactError(
+        f"--with-neural-search: the plugin is not on Maven Central (tried {', '.join(tried)}); "
+        f"{NEURAL_SEARCH_NEEDS}. Use compose/docker-compose.yml (the official image bundles both) "
+        "for server-side hybrid search; client-side fusion needs neither."
+    )

@@ -1,0 +1,62 @@
+"""All configuration in one place: flags override ``HYBRID_*`` environment variables, which override
+a TOML config file (``HYBRID_CONFIG`` or ``--config``), which overrides the defaults below.
+
+Built on demand (``Settings()``), never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HYBRID_", extra="forbid")
+
+    # Where things live.
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("hybrid")))
+    opensearch_home: Path | None = None
+    maven_repo_url: str = "https://repo1.maven.org/maven2"
+
+    # The OpenSearch cluster; None means the embedded backend.
+    opensearch_url: str | None = None
+    opensearch_user: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_api_key: SecretStr | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_ca_certs: Path | None = None
+    opensearch_timeout_s: float = 30.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Reads model_config["toml_file"]; nothing when load_settings() was given no file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from flags (``overrides`` that are not None), ``HYBRID_*`` env, and a TOML file.
+
+    The file is ``config_file`` or else ``$HYBRID_CONFIG``; its keys are the field names above.
+    """
+    path = config_file or (Path(os.environ["HYBRID_CONFIG"]) if os.environ.get("HYBRID_CONFIG") else None)
+    cls: type[Settings] = Settings
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+
+        class FileSettings(Settings):
+            model_config = SettingsConfigDict(env_prefix="HYBRID_", extra="forbid", toml_file=path)
+
+        cls = FileSettings
+    return cls(**{k: v for k, v in overrides.items() if v is not None})

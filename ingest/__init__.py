@@ -1,0 +1,1 @@
+"""Ingest: streaming readers and the read → validate → batch → encode → bulk pipeline (issue #4)."""
