@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     stop = actions.add_parser("stop", help="shut an instance down")
     stop.add_argument("--name", default="default")
+    stop.add_argument("--purge", action="store_true", help="also delete the instance's data and logs")
     stop.set_defaults(handler=_stop)
 
     status = actions.add_parser("status", help="is the instance running, where, how healthy, how big")
@@ -85,10 +86,13 @@ def _start(args: argparse.Namespace) -> int:
 
 def _stop(args: argparse.Namespace) -> int:
     try:
-        stopped = _manager(args).node(args.name).stop()
+        node = _manager(args).node(args.name)
+        stopped = node.stop()
+        if args.purge:
+            node.purge()
     except ManagerError as exc:
         return _fail(exc)
-    print(f"instance '{args.name}' {'stopped' if stopped else 'was not running'}")
+    print(f"instance '{args.name}' {'stopped' if stopped else 'was not running'}{' and purged' if args.purge else ''}")
     return 0
 
 

@@ -239,6 +239,11 @@ class LocalNode:
         self.state_file.unlink(missing_ok=True)
         return True
 
+    def purge(self) -> None:
+        """Stop the instance and delete its folder (config, data, logs)."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def _reap(self) -> None:
         # The process that started the node is its parent; reap it so it does not linger as a zombie.
         if self._process is not None:
