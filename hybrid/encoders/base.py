@@ -1,0 +1,110 @@
+"""The encoder interface every dense model goes through: queries and passages in, float32 arrays out."""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from hybrid.encoders.device import pick_device, pick_dtype
+from hybrid.encoders.fingerprint import Fingerprint
+from hybrid.encoders.instructions import resolve_instruction
+from hybrid.encoders.spec import EncoderSpec
+
+# Texts are length-sorted within chunks of this size, so memory for sorting and the progress
+# bookkeeping stays bounded however long the input is; the output array is the only O(n) buffer.
+CHUNK_SIZE = 4096
+PROGRESS_MIN_TEXTS = 512
+
+
+def as_texts(texts: str | Sequence[str], what: str) -> list[str]:
+    """A list of strings; a single string is wrapped. Anything else is a TypeError naming the culprit."""
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Sequence):
+        raise TypeError(f"{what} must be a string or a sequence of strings, not {type(texts).__name__}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{what}[{i}] is {type(text).__name__}, expected str")
+    return list(texts)
+
+
+class Encoder(ABC):
+    """Base class: batching, ordering, progress, validation. Subclasses embed one batch."""
+
+    spec: EncoderSpec
+    device: torch.device
+
+    def __init__(self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.spec = spec
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device)
+        self.batch_size = batch_size
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def fingerprint(self) -> Fingerprint: ...
+
+    @abstractmethod
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed already-templated texts; returns ``(len(texts), dimension)`` float32."""
+
+    def encode_queries(
+        self,
+        queries: str | Sequence[str],
+        *,
+        instruction: str | None = None,
+        batch_size: int | None = None,
+        show_progress: bool | None = None,
+    ) -> np.ndarray:
+        """Embed queries with the query template; ``instruction`` is a task name or free text."""
+        task = resolve_instruction(instruction)
+        texts = [self.spec.format_query(q, task) for q in as_texts(queries, "queries")]
+        return self._encode(texts, batch_size, show_progress)
+
+    def encode_passages(
+        self, passages: str | Sequence[str], *, batch_size: int | None = None, show_progress: bool | None = None
+    ) -> np.ndarray:
+        """Embed passages with the passage template (no instruction: passages are task-independent)."""
+        texts = [self.spec.format_passage(p) for p in as_texts(passages, "passages")]
+        return self._encode(texts, batch_size, show_progress)
+
+    def score(self, queries: np.ndarray, passages: np.ndarray) -> np.ndarray:
+        """``(n_queries, n_passages)`` similarity as the spec defines it (dot or cosine)."""
+        if self.spec.similarity == "cosine":
+            queries = queries / np.linalg.norm(queries, axis=1, keepdims=True).clip(min=1e-12)
+            passages = passages / np.linalg.norm(passages, axis=1, keepdims=True).clip(min=1e-12)
+        return queries @ passages.T
+
+    def _encode(self, texts: list[str], batch_size: int | None, show_progress: bool | None) -> np.ndarray:
+        size = batch_size or self.batch_size
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        progress = len(texts) >= PROGRESS_MIN_TEXTS and sys.stderr.isatty() if show_progress is None else show_progress
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="encoding", unit="text")
+        for start in range(0, len(texts), CHUNK_SIZE):
+            # Longest first: similar lengths share a batch (little padding) and an out-of-memory
+            # error shows up on the first batch, not after an hour.
+            order = sorted(range(start, min(start + CHUNK_SIZE, len(texts))), key=lambda i: -len(texts[i]))
+            for b in range(0, len(order), size):
+                ids = order[b : b + size]
+                out[ids] = self.embed_batch([texts[i] for i in ids])
+                if bar is not None:
+                    bar.update(len(ids))
+        if bar is not None:
+            bar.close()
+        return out

@@ -1,0 +1,56 @@
+"""sentence-transformers models (e.g. all-MiniLM-L6-v2: mean pooling, normalised) behind the Encoder API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hybrid.encoders.base import Encoder
+from hybrid.encoders.errors import EncoderLoadError
+from hybrid.encoders.fingerprint import Fingerprint, weights_digest
+from hybrid.encoders.quantize import quantize_linear_int8
+from hybrid.encoders.spec import EncoderSpec
+
+
+class SentenceTransformerEncoder(Encoder):
+    """Templates (``query: {query}`` for E5-style models) are applied here; the model pools and normalises."""
+
+    def __init__(self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32) -> None:
+        super().__init__(spec, device=device, batch_size=batch_size)
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(spec.source, device=str(self.device), revision=spec.revision)
+        self.model.max_seq_length = spec.max_length
+        if self.device.type == "cuda":
+            self.model.to(self.dtype)
+        if spec.quantize == "int8":
+            self.model[0].auto_model = quantize_linear_int8(self.model[0].auto_model, self.device)
+        dimension = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
+        if dimension is None:
+            raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")
+        self._dimension = int(dimension)
+        if spec.dimension is not None and spec.dimension != self._dimension:
+            raise EncoderLoadError(f"{spec.model_id}: dimension {self._dimension}, preset says {spec.dimension}")
+        local = Path(spec.source)
+        self._weights = weights_digest(local) if local.is_dir() else f"hub:{spec.revision or 'default-revision'}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.of(self.spec, weights=self._weights, dimension=self._dimension)
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        with torch.inference_mode():
+            vectors = self.model.encode(
+                texts,
+                batch_size=len(texts),
+                convert_to_numpy=True,
+                normalize_embeddings=self.spec.normalize,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,40 @@
+"""Tiny randomly initialised models of real architectures, built offline inside the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WORDS = "the a of in and to is was protein cell gene mice cancer trial dose patients results study claim".split()
+
+
+def build_word_tokenizer(eos: str = "<|endoftext|>", pad: str | None = None):  # type: ignore[no-untyped-def]
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = [eos, "[UNK]"] + ([pad] if pad else [])
+    vocab = {tok: i for i, tok in enumerate(specials + WORDS + ["query", "passage", "represent", "this", "\n", ":"])}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token=eos, unk_token="[UNK]", pad_token=pad)
+
+
+def save_tiny_gpt_neox(folder: Path, *, pad: str | None = None, seed: int = 0) -> Path:
+    """A 2-layer GPT-NeoX (BMRetriever-410M's architecture) with a word-level tokenizer, saved to ``folder``."""
+    import torch
+    from transformers import GPTNeoXConfig, GPTNeoXModel
+
+    tokenizer = build_word_tokenizer(pad=pad)
+    torch.manual_seed(seed)
+    config = GPTNeoXConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.eos_token_id,
+    )
+    GPTNeoXModel(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
