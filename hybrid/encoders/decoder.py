@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from hybrid.encoders.base import Encoder
+from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderLoadError
 from hybrid.encoders.fingerprint import Fingerprint, weights_digest
 from hybrid.encoders.gguf_cache import materialize_gguf
@@ -30,9 +31,10 @@ class DecoderEncoder(Encoder):
         *,
         device: str | None = None,
         batch_size: int = 16,
+        precision: Precision = "auto",
         cache_dir: Path | None = None,
     ) -> None:
-        super().__init__(spec, device=device, batch_size=batch_size)
+        super().__init__(spec, device=device, batch_size=batch_size, precision=precision)
         from transformers import AutoModel, AutoTokenizer
 
         source = spec.source

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from hybrid.encoders.base import Encoder
+from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderLoadError
 from hybrid.encoders.fingerprint import Fingerprint, weights_digest
 from hybrid.encoders.quantize import quantize_linear_int8
@@ -17,8 +18,10 @@ from hybrid.encoders.spec import EncoderSpec
 class SentenceTransformerEncoder(Encoder):
     """Templates (``query: {query}`` for E5-style models) are applied here; the model pools and normalises."""
 
-    def __init__(self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32) -> None:
-        super().__init__(spec, device=device, batch_size=batch_size)
+    def __init__(
+        self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32, precision: Precision = "auto"
+    ) -> None:
+        super().__init__(spec, device=device, batch_size=batch_size, precision=precision)
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(spec.source, device=str(self.device), revision=spec.revision)
@@ -26,7 +29,10 @@ class SentenceTransformerEncoder(Encoder):
         if self.device.type == "cuda":
             self.model.to(self.dtype)
         if spec.quantize == "int8":
-            self.model[0].auto_model = quantize_linear_int8(self.model[0].auto_model, self.device)
+            transformer = self.model[0]
+            # sentence-transformers 6 keeps the HF model in `.model` (`.auto_model` in older releases).
+            attr = "model" if isinstance(getattr(transformer, "model", None), torch.nn.Module) else "auto_model"
+            setattr(transformer, attr, quantize_linear_int8(getattr(transformer, attr), self.device))
         dimension = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
         if dimension is None:
             raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")

@@ -19,7 +19,7 @@ TEXTS = ["protein", "the cell study was a trial of mice", "gene cancer", "patien
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> DecoderEncoder:
     folder = save_tiny_gpt_neox(tmp_path_factory.mktemp("neox"))
-    encoder = load_encoder(str(folder), device="cpu", max_length=16)
+    encoder = load_encoder(str(folder), device="cpu", max_length=16, precision="fp32")
     assert isinstance(encoder, DecoderEncoder)
     return encoder
 
@@ -89,7 +89,7 @@ def test_dot_product_scoring(tiny: DecoderEncoder) -> None:
 
 def test_right_padding_tokenizer_with_pad_token(tmp_path: Path) -> None:
     folder = save_tiny_gpt_neox(tmp_path, pad="<pad>")
-    encoder = load_encoder(str(folder), device="cpu", max_length=16)
+    encoder = load_encoder(str(folder), device="cpu", max_length=16, precision="fp32")
     assert encoder.tokenizer.padding_side == "right"  # type: ignore[attr-defined]
     expected = np.stack([reference(encoder, t) for t in TEXTS])  # type: ignore[arg-type]
     np.testing.assert_allclose(encoder.embed_batch(TEXTS), expected, rtol=1e-4, atol=1e-5)

@@ -43,7 +43,7 @@ def test_hub_model_without_hub_is_a_clear_error() -> None:
 
 
 def test_inputs(tmp_path: Path) -> None:
-    encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=16)
+    encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=16, precision="fp32")
     empty = encoder.encode_passages([])
     assert empty.shape == (0, 32) and empty.dtype == np.float32
     assert encoder.encode_queries("mice").shape == (1, 32)  # a single string is wrapped
@@ -54,9 +54,34 @@ def test_inputs(tmp_path: Path) -> None:
 
 
 def test_order_restored_across_batches(tmp_path: Path) -> None:
-    encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=16, batch_size=2)
+    encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=16, batch_size=2, precision="fp32")
     texts = ["protein", "the cell study was a trial", "gene", "mice and patients in the cancer trial", "dose"]
     batched = encoder.encode_passages(texts)
     single = np.concatenate([encoder.encode_passages([t]) for t in texts])
     np.testing.assert_allclose(batched, single, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(encoder.encode_passages(texts[::-1]), batched[::-1], rtol=1e-4, atol=1e-5)
+
+
+def test_precision_choice(tmp_path: Path) -> None:
+    from hybrid.encoders.device import autocast_for, cpu_has_native_bf16
+    import torch
+
+    assert autocast_for(torch.device("cpu"), "fp32")().__class__.__name__ == "nullcontext"
+    assert isinstance(autocast_for(torch.device("cpu"), "bf16")(), torch.autocast)
+    assert isinstance(autocast_for(torch.device("cpu"), "auto")(), torch.autocast) == cpu_has_native_bf16()
+    with pytest.raises(ValueError, match="precision"):
+        autocast_for(torch.device("cpu"), "fp8")  # type: ignore[arg-type]
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("flags : fpu avx2 avx512f\n")
+    assert cpu_has_native_bf16(flags) is False
+    flags.write_text("flags : fpu avx512f avx512_bf16\n")
+    assert cpu_has_native_bf16(flags) is True
+
+
+def test_bf16_stays_close_to_fp32(tmp_path: Path) -> None:
+    folder = save_tiny_gpt_neox(tmp_path)
+    texts = ["protein", "the cell study was a trial of mice"]
+    exact = load_encoder(str(folder), device="cpu", max_length=16, precision="fp32").encode_passages(texts)
+    fast = load_encoder(str(folder), device="cpu", max_length=16, precision="bf16").encode_passages(texts)
+    cosine = (exact * fast).sum(1) / (np.linalg.norm(exact, axis=1) * np.linalg.norm(fast, axis=1))
+    assert (cosine > 0.99).all()

@@ -66,3 +66,12 @@ def test_smollm2_loads_offline_with_bmretriever_recipe(smollm2) -> None:
     q = smollm2.encode_queries(["Statins lower LDL."], instruction="scifact")
     assert q.shape == (1, 576) and np.isfinite(q).all()
     assert smollm2.fingerprint.weights.startswith("sha256-sampled:")
+
+
+def test_minilm_bf16_matches_fp32(minilm, scifact_dir: Path) -> None:
+    from hybrid.encoders import load_encoder
+
+    texts = [p[1] for p in _dev_pairs(scifact_dir, 4)]
+    fast = load_encoder("minilm", device="cpu", precision="bf16").encode_passages(texts)
+    exact = minilm.encode_passages(texts)
+    assert ((fast * exact).sum(1) > 0.999).all()  # both are unit vectors: this is their cosine

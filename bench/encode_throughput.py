@@ -1,0 +1,133 @@
+"""Encoder throughput on this machine: our encoder vs. plain SentenceTransformer.encode (MiniLM),
+and SmolLM2 with the BMRetriever recipe; dense-retrieval quality of each variant on SciFact dev.
+
+Every variant runs in its own subprocess, one after another in the same run, so the peak RSS is
+that variant's own. Throughput is timed over the first N SciFact passages (after a warm-up batch);
+variants with ``quality`` then encode the rest of the corpus and the dev queries for nDCG@10.
+
+    python bench/encode_throughput.py [--passages 2000] [--smollm2-passages 100] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# name -> (how it encodes, options, measure dev quality)
+VARIANTS: dict[str, tuple[str, dict[str, object], bool]] = {
+    "minilm plain SentenceTransformer.encode": ("plain-st", {}, True),
+    "minilm hybrid fp32": ("hybrid", {"name": "minilm", "precision": "fp32"}, False),
+    "minilm hybrid auto (bf16 autocast)": ("hybrid", {"name": "minilm", "precision": "auto"}, True),
+    "minilm hybrid int8": ("hybrid", {"name": "minilm", "quantize": "int8"}, True),
+    "smollm2-135m BMRetriever recipe fp32": ("hybrid", {"name": "smollm2-135m", "precision": "fp32"}, False),
+    "smollm2-135m BMRetriever recipe auto (bf16)": ("hybrid", {"name": "smollm2-135m", "precision": "auto"}, False),
+}
+
+
+def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
+    import numpy as np
+
+    from hybrid.beir import iter_corpus, load_qrels, load_queries
+    from hybrid.encoders import load_encoder, passage_text
+    from hybrid.metrics import evaluate
+
+    how, options, quality = VARIANTS[variant]
+    docs = list(iter_corpus(data))
+    texts = [passage_text(d.title, d.text) for d in docs]
+    started = time.perf_counter()
+    if how == "plain-st":
+        from sentence_transformers import SentenceTransformer
+
+        from hybrid.encoders.presets import preset
+
+        model = SentenceTransformer(preset("minilm").source, device="cpu")
+
+        def encode_passages(batch: list[str]) -> np.ndarray:
+            return model.encode(batch, normalize_embeddings=True, convert_to_numpy=True)
+
+        encode_queries = encode_passages
+    else:
+        options = dict(options)
+        encoder = load_encoder(str(options.pop("name")), device="cpu", **options)  # type: ignore[arg-type]
+        encode_passages = encoder.encode_passages
+
+        def encode_queries(batch: list[str]) -> np.ndarray:
+            return encoder.encode_queries(batch, instruction="scifact")
+
+    load_s = time.perf_counter() - started
+    encode_passages(texts[:32])  # warm-up
+    started = time.perf_counter()
+    head = encode_passages(texts[:n_passages])
+    seconds = time.perf_counter() - started
+    result: dict[str, object] = {
+        "variant": variant, "passages": n_passages, "seconds": seconds,
+        "passages_per_s": n_passages / seconds, "load_s": load_s,
+    }
+    if quality:
+        rest = encode_passages(texts[n_passages:])
+        matrix = np.concatenate([head, rest])
+        qrels = load_qrels(data, "dev")
+        queries = load_queries(data)
+        qids = sorted(qrels)
+        q = encode_queries([queries[i] for i in qids])
+        scores = q @ matrix.T
+        top = np.argsort(-scores, axis=1)[:, :100]
+        run = {qid: {docs[j].id: float(scores[r, j]) for j in top[r]} for r, qid in enumerate(qids)}
+        result["dev_ndcg@10"] = evaluate(run, qrels, ["nDCG@10"])["nDCG@10"]
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.write_text(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
+    parser.add_argument("--passages", type=int, default=2000)
+    parser.add_argument("--smollm2-passages", type=int, default=100)
+    parser.add_argument("--only", action="append", help="run only variants containing this text")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "encode_throughput.json")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, args.data, args.passages, args.worker_out)
+        return
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    results = []
+    for variant in VARIANTS:
+        if args.only and not any(o in variant for o in args.only):
+            continue
+        n = args.smollm2_passages if variant.startswith("smollm2") else args.passages
+        tmp = args.out.with_suffix(".part.json")
+        cmd = [sys.executable, __file__, "--worker", variant, "--worker-out", str(tmp),
+               "--data", str(args.data), "--passages", str(n)]
+        print(f"running: {variant} ({n} passages)", file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        results.append(json.loads(tmp.read_text()))
+        tmp.unlink()
+
+    baseline = next((r for r in results if "plain" in str(r["variant"])), None)
+    print(f"\n{'variant':46} {'passages/s':>10} {'vs plain ST':>11} {'dev nDCG@10':>11} {'peak RSS MiB':>12}")
+    for r in results:
+        ratio = r["passages_per_s"] / baseline["passages_per_s"] if baseline and "minilm" in r["variant"] else None
+        ndcg = r.get("dev_ndcg@10")
+        r["ratio_vs_plain_st"] = ratio
+        print(f"{r['variant']:46} {r['passages_per_s']:10.1f} {f'{ratio:.2f}x' if ratio else '-':>11} "
+              f"{f'{ndcg:.4f}' if ndcg is not None else '-':>11} {r['peak_rss_mib']:12.0f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    args.out.write_text(json.dumps({"machine": meta, "results": results}, indent=1))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

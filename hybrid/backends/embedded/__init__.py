@@ -1,0 +1,1 @@
+"""Embedded backend: an on-disk index (SQLite + bm25s + a vector matrix) with no server."""

@@ -1,0 +1,120 @@
+"""``IngestTarget`` for the embedded index: same contract as OpenSearch (fingerprint check, resume,
+idempotent ids, atomic swap on reindex), no server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from hybrid.backends.base import BackendError, IndexOptions
+from hybrid.backends.embedded.lexical import FIELDS, FieldBM25
+from hybrid.backends.embedded.store import EmbeddedRoot, Generation
+from hybrid.documents import Document, MetadataFields, Reject
+from hybrid.encoders import Fingerprint, check_fingerprint
+
+VECTORS = "vectors.npy"
+IDS = "ids.json"
+
+
+def build_search_files(generation: Generation, dimension: int) -> None:
+    """Write what search loads: per-field BM25 indices, the vector matrix and the row → id list."""
+    ids: list[str] = []
+    titles: list[str] = []
+    texts: list[str] = []
+    count = generation.count()
+    vectors = np.lib.format.open_memmap(
+        generation.folder / f"{VECTORS}.tmp", mode="w+", dtype=np.float32, shape=(count, dimension)
+    )
+    for row, (doc_id, title, text, _, blob) in enumerate(generation.iter_rows()):
+        ids.append(doc_id)
+        titles.append(title)
+        texts.append(text)
+        vectors[row] = np.frombuffer(blob, dtype=np.float32)
+    vectors.flush()
+    del vectors
+    for field, values in zip(FIELDS, (titles, texts)):
+        FieldBM25.build(values).save(generation.folder / f"bm25-{field}")
+    (generation.folder / IDS).write_text(json.dumps(ids))
+    (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
+
+
+class EmbeddedTarget:
+    def __init__(self, root: Path) -> None:
+        self.root = EmbeddedRoot(root)
+        self.name = ""
+        self.generation: Generation | None = None
+        self.replaces: Path | None = None
+        self._fingerprint: Fingerprint | None = None
+
+    @property
+    def description(self) -> str:
+        where = self.generation.folder if self.generation else self.root.root
+        return f"embedded index {self.name or '?'} at {where}"
+
+    def _pending(self, name: str, current: Path | None, fingerprint: Fingerprint) -> Path | None:
+        for folder in reversed(self.root.generations(name)):
+            if folder == current:
+                continue
+            gen = Generation(folder)
+            try:
+                stored = gen.get_meta("fingerprint")
+                if gen.get_meta("state") == "loading" and isinstance(stored, dict) and stored.get("id") == fingerprint.id:
+                    return folder
+            finally:
+                gen.close()
+        return None
+
+    def open(
+        self, name: str, fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, reindex: bool
+    ) -> None:
+        del options  # shards, replicas and HNSW settings have no meaning here
+        self.name, self._fingerprint = name, fingerprint
+        current = self.root.current(name)
+        if current is not None and not reindex:
+            self.generation = Generation(current)
+            stored = self.generation.get_meta("fingerprint")
+            if not isinstance(stored, dict):
+                raise BackendError(f"embedded index {name!r} at {current} has no fingerprint; re-ingest with --reindex")
+            check_fingerprint(Fingerprint.from_meta(stored), fingerprint, index=name)
+        else:
+            folder = (self._pending(name, current, fingerprint) if reindex else None) or self.root.new_generation(name)
+            self.generation = Generation(folder)
+            self.replaces = current if reindex else None
+            if current is None:
+                self.root.point(name, folder)
+        self.generation.set_meta(fingerprint=fingerprint.to_meta(), metadata_fields=dict(fields), state="loading")
+
+    def _gen(self) -> Generation:
+        if self.generation is None:
+            raise BackendError("the embedded target is not open")
+        return self.generation
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return self._gen().existing_ids(ids)
+
+    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
+        self._gen().write(docs, vectors)
+        return []
+
+    def finish(self, *, force_merge: bool = False) -> None:
+        del force_merge
+        gen = self._gen()
+        assert self._fingerprint is not None
+        build_search_files(gen, self._fingerprint.dimension)
+        gen.set_meta(state="ready")
+        if self.replaces is not None and self.replaces != gen.folder:
+            self.root.point(self.name, gen.folder)
+            self.root.drop_generation(self.replaces)
+
+    def abort(self) -> None:
+        pass  # SQLite already holds every committed batch; nothing to restore
+
+    def count(self) -> int:
+        return self._gen().count()
+
+    def close(self) -> None:
+        if self.generation is not None:
+            self.generation.close()

@@ -1,0 +1,1 @@
+"""OpenSearch backend: client construction, index mapping, ingest target, retrievers."""

@@ -1,0 +1,198 @@
+"""Ingest into OpenSearch through an alias, so a re-ingest builds a new index and swaps atomically.
+
+Layout: the name users give (``--index scifact``) is an alias; the data lives in a physical index
+``scifact-<timestamp>``. A first ingest creates both at once. ``reindex`` builds a new physical
+index and moves the alias in one ``_aliases`` call at the end, deleting the old index only after
+the swap succeeded. During a load the index has ``refresh_interval: -1`` and zero replicas; the
+configured values come back at the end, and after a failure too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hybrid.backends.base import BackendError, IndexOptions
+from hybrid.backends.opensearch.mapping import META_KEY, document_source, index_body, meta, stored_meta
+from hybrid.documents import Document, MetadataFields, Reject
+from hybrid.encoders import Fingerprint, check_fingerprint
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+
+class OpenSearchTarget:
+    """``IngestTarget`` for an OpenSearch cluster (client injected)."""
+
+    def __init__(
+        self,
+        client: OpenSearch,
+        *,
+        chunk_docs: int = 500,
+        chunk_bytes: int = 20 * 2**20,
+        max_retries: int = 6,
+        initial_backoff_s: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.chunk_docs = chunk_docs
+        self.chunk_bytes = chunk_bytes
+        self.max_retries = max_retries
+        self.initial_backoff_s = initial_backoff_s
+        self.alias = ""
+        self.physical = ""
+        self.replaces: str | None = None
+        self._fingerprint: Fingerprint | None = None
+        self._fields: MetadataFields | None = None
+        self._options = IndexOptions()
+
+    @property
+    def description(self) -> str:
+        return f"OpenSearch index {self.physical or '?'} (alias {self.alias or '?'})"
+
+    # -- opening ---------------------------------------------------------------------------
+    def _current(self, name: str) -> str | None:
+        """The physical index behind ``name`` (an alias or a concrete index), or None."""
+        if self.client.indices.exists_alias(name=name):
+            indices = sorted(self.client.indices.get_alias(name=name))
+            if len(indices) != 1:
+                raise BackendError(f"alias {name!r} points at {len(indices)} indices ({indices}); expected one")
+            return indices[0]
+        if self.client.indices.exists(index=name):
+            return name
+        return None
+
+    def _meta_of(self, index: str) -> dict[str, object] | None:
+        return stored_meta(self.client.indices.get_mapping(index=index), index)
+
+    def _create(self, name: str, *, with_alias: bool) -> str:
+        assert self._fingerprint is not None and self._fields is not None
+        physical = f"{name}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
+        body = index_body(self._fingerprint, self._fields, self._options, state="loading")
+        if with_alias:
+            body["aliases"] = {name: {}}
+        self.client.indices.create(index=physical, body=body)
+        return physical
+
+    def _pending_reindex(self, name: str, current: str) -> str | None:
+        """A physical index an interrupted ``reindex`` left in state loading, for the same encoder."""
+        assert self._fingerprint is not None
+        candidates = self.client.indices.get(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
+        for index in sorted(candidates, reverse=True):
+            block = (candidates[index]["mappings"].get("_meta") or {}).get(META_KEY) or {}
+            fp = (block.get("fingerprint") or {}).get("id")
+            if index != current and block.get("state") == "loading" and fp == self._fingerprint.id:
+                return str(index)
+        return None
+
+    def open(
+        self, name: str, fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, reindex: bool
+    ) -> None:
+        self.alias, self._fingerprint, self._fields, self._options = name, fingerprint, fields, options
+        current = self._current(name)
+        if current is None:
+            self.physical = self._create(name, with_alias=True)
+        else:
+            block = self._meta_of(current)
+            if block is None:
+                raise BackendError(f"index {current!r} exists but was not built by hybrid; choose another --index")
+            if reindex:
+                self.replaces = current
+                self.physical = self._pending_reindex(name, current) or self._create(name, with_alias=False)
+            else:
+                check_fingerprint(Fingerprint.from_meta(block["fingerprint"]), fingerprint, index=name)  # type: ignore[arg-type]
+                self.physical = current
+                self._set_state("loading")
+        self.client.indices.put_settings(
+            index=self.physical, body={"index": {"refresh_interval": "-1", "number_of_replicas": 0}}
+        )
+
+    def _set_state(self, state: str) -> None:
+        assert self._fingerprint is not None and self._fields is not None
+        self.client.indices.put_mapping(
+            index=self.physical, body={"_meta": meta(self._fingerprint, self._fields, self._options, state=state)}
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        response = self.client.mget(index=self.physical, body={"ids": list(ids)}, _source=False)
+        return {d["_id"] for d in response["docs"] if d.get("found")}
+
+    def _actions(self, docs: Sequence[Document], vectors: np.ndarray) -> Iterator[dict[str, object]]:
+        for doc, vector in zip(docs, vectors):
+            yield {
+                "_op_type": "index",
+                "_index": self.physical,
+                "_id": doc.id,
+                "_source": document_source(doc.title, doc.text, doc.metadata, vector.tolist()),
+            }
+
+    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
+        """Bulk in chunks by count and bytes. opensearch-py retries 429 item rejections with
+        backoff here; the client retries connection errors, timeouts and 502/503/504."""
+        from opensearchpy import helpers
+
+        positions = {d.id: d.position for d in docs}
+        failures: list[Reject] = []
+        for ok, item in helpers.streaming_bulk(
+            self.client,
+            self._actions(docs, vectors),
+            chunk_size=self.chunk_docs,
+            max_chunk_bytes=self.chunk_bytes,
+            max_retries=self.max_retries,
+            initial_backoff=self.initial_backoff_s,
+            max_backoff=30,
+            raise_on_error=False,
+            yield_ok=False,
+        ):
+            if not ok:
+                info = item.get("index", {})
+                doc_id = str(info.get("_id"))
+                error = info.get("error")
+                reason = error.get("reason", error) if isinstance(error, dict) else error
+                failures.append(Reject(positions.get(doc_id, "?"), f"OpenSearch refused it: {reason}", doc_id))
+        return failures
+
+    # -- finishing -------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        self.client.indices.put_settings(
+            index=self.physical,
+            body={"index": {"refresh_interval": self._options.refresh_interval,
+                            "number_of_replicas": self._options.replicas}},
+        )
+
+    def finish(self, *, force_merge: bool = False) -> None:
+        self.client.indices.refresh(index=self.physical)
+        self._restore_settings()
+        if force_merge:
+            self.client.indices.forcemerge(index=self.physical, max_num_segments=1, request_timeout=3600)
+        self._set_state("ready")
+        if self.replaces is not None and self.replaces != self.physical:
+            actions = [{"add": {"index": self.physical, "alias": self.alias}}]
+            if self.replaces != self.alias:
+                actions.insert(0, {"remove": {"index": self.replaces, "alias": self.alias}})
+                self.client.indices.update_aliases(body={"actions": actions})
+                self.client.indices.delete(index=self.replaces)
+            else:  # a concrete index of that name: it must go before the alias can take its name
+                self.client.indices.delete(index=self.replaces)
+                self.client.indices.update_aliases(body={"actions": actions})
+
+    def abort(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._restore_settings()
+                return
+            except Exception:  # noqa: BLE001 - best effort while the cluster may be down
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(2)
+
+    def count(self) -> int:
+        self.client.indices.refresh(index=self.physical)
+        return int(self.client.count(index=self.physical)["count"])

@@ -1,0 +1,140 @@
+"""``hybrid ingest SOURCE``: documents into an OpenSearch k-NN index or the embedded store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hybrid.backends.base import BackendError, IndexOptions
+from hybrid.cli.common import add_connection_flags, backend_name, settings_from
+from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.encoders import EncoderError
+from hybrid.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="index documents (BM25 fields + dense vectors) into OpenSearch or the embedded store",
+        description="Read, validate, encode and index documents. Rerun the same command to resume.",
+    )
+    p.add_argument("source", help=f"file or folder (BEIR corpus.jsonl, JSONL, CSV/TSV, PubMed XML[.gz]); "
+                                  f"'{SAMPLE_NAME}' = the bundled SciFact sample")
+    p.add_argument("--index", help="index (alias) name (default: settings 'index', 'biomed')")
+    p.add_argument("--format", default="auto", choices=["auto", "beir", "jsonl", "csv", "pubmed"])
+    p.add_argument("--id-field", default=None, help="JSONL/CSV field with the document id (default 'id')")
+    p.add_argument("--title-field", default=None, help="field with the title (default 'title')")
+    p.add_argument("--text-field", default=None, help="field with the body text (default 'text')")
+    p.add_argument("--metadata", action="append", default=[], metavar="FIELD[:int]",
+                   help="filterable metadata field (keyword, or integer with ':int'); repeatable")
+    p.add_argument("--model", help="encoder preset, path or hub name (default 'minilm')")
+    p.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
+    p.add_argument("--batch-size", type=int, default=64, help="documents per encode/bulk batch (default 64)")
+    p.add_argument("--rejects", type=Path, help="rejects JSONL (default ./rejects-<index>.jsonl)")
+    p.add_argument("--reindex", action="store_true", help="build a new index and swap the alias when done")
+    p.add_argument("--force-merge", action="store_true", help="force-merge to one segment at the end")
+    p.add_argument("--dry-run", action="store_true", help="read and validate only; write nothing")
+    p.add_argument("--limit", type=int, help="stop after this many valid documents")
+    p.add_argument("--shards", type=int, default=1)
+    p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--hnsw-m", type=int, default=16)
+    p.add_argument("--hnsw-ef-construction", type=int, default=100)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_connection_flags(p)
+    p.set_defaults(handler=run)
+
+
+def _target(settings: Settings):  # type: ignore[no-untyped-def]
+    if settings.opensearch_url:
+        from hybrid.backends.opensearch.client import make_client
+        from hybrid.backends.opensearch.target import OpenSearchTarget
+
+        return OpenSearchTarget(make_client(settings))
+    from hybrid.backends.embedded.target import EmbeddedTarget
+
+    return EmbeddedTarget(settings.embedded_dir)
+
+
+def _count_lines(path: Path) -> int | None:
+    """Cheap total for the progress bar's ETA (plain JSONL/CSV files only)."""
+    if path.is_dir():
+        path = path / "corpus.jsonl"
+    if not path.is_file() or path.suffix == ".gz" or path.suffix == ".xml":
+        return None
+    with path.open("rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ingest.pipeline import IngestError, IngestOptions, run_ingest
+    from ingest.sources import FieldMap, open_source
+
+    settings = settings_from(args, index=args.index, model=args.model, device=args.device)
+    path = sample_dir() if args.source == SAMPLE_NAME else Path(args.source)
+    try:
+        fields = None
+        if args.id_field or args.title_field or args.text_field or args.metadata:
+            base = FieldMap()
+            fields = FieldMap(args.id_field or base.id, args.title_field or base.title, args.text_field or base.text,
+                              FieldMap.parse_metadata(args.metadata))
+        source = open_source(path, args.format, fields)
+        index_options = IndexOptions(args.shards, args.replicas, "1s", args.hnsw_m, args.hnsw_ef_construction)
+        options = IngestOptions(
+            batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
+            force_merge=args.force_merge, show_progress=not args.quiet and sys.stderr.isatty(),
+            expected_total=_count_lines(path),
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rejects = args.rejects or Path(f"rejects-{settings.index}.jsonl")
+    encoder = target = None
+    try:
+        if not args.dry_run:
+            from hybrid.encoders import load_encoder
+
+            encoder = load_encoder(settings.model, device=settings.device)
+            target = _target(settings)
+        print(f"ingesting {path} into '{settings.index}' on {backend_name(settings)}"
+              f"{'' if encoder is None else f' with {encoder.spec.model_id}'}", file=sys.stderr)
+        summary = run_ingest(source, index=settings.index, encoder=encoder, target=target, rejects_path=rejects,
+                             metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
+    except KeyboardInterrupt:
+        print("\ninterrupted: what was written stays; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except (EncoderError, BackendError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IngestError as exc:
+        print(f"error: {exc}\nrerun the same command to resume", file=sys.stderr)
+        return 1
+    finally:
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()
+    _report(summary, args.json)
+    return 0
+
+
+def _report(summary, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    data = {
+        "target": summary.target, "read": summary.read, "indexed": summary.indexed, "skipped": summary.skipped,
+        "rejected": summary.rejected, "seconds": round(summary.seconds, 2), "docs_per_s": round(summary.docs_per_s, 1),
+        "index_count": summary.index_count, "dry_run": summary.dry_run, "reject_reasons": summary.reject_reasons,
+        "rejects_file": str(summary.rejects_path) if summary.rejected else None,
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    verb = "would index" if summary.dry_run else "indexed"
+    print(f"{verb} {summary.indexed if not summary.dry_run else summary.read - summary.rejected}, "
+          f"skipped {summary.skipped} (already present), rejected {summary.rejected} "
+          f"in {summary.seconds:.1f}s ({summary.docs_per_s:.1f} docs/s) → {summary.target}")
+    if summary.index_count is not None:
+        print(f"the index now holds {summary.index_count} documents")
+    if summary.rejected:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.reject_reasons.items()))
+        print(f"rejects ({reasons}) written to {summary.rejects_path}")

@@ -1,0 +1,194 @@
+"""read → validate → batch → encode → bulk, with encoding and writing overlapped.
+
+The main thread reads, validates and encodes; a writer thread takes encoded batches from a bounded
+queue and writes them, so bulk I/O hides behind encoding and memory stays bounded (at most
+``queue_batches`` batches in flight). Before a batch is encoded, ids the index already holds are
+skipped: a rerun after Ctrl-C, SIGKILL or a node restart resumes without re-encoding.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from hybrid.backends.base import IndexOptions, IngestTarget
+from hybrid.documents import Document, MetadataFields, Reject
+from hybrid.encoders import Encoder, passage_text
+from ingest.rejects import RejectsWriter
+from ingest.sources import Source
+from ingest.validate import Validator
+
+
+class IngestError(Exception):
+    """The ingest stopped; what was written stays, and rerunning the same command resumes."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    batch_size: int = 64
+    limit: int | None = None
+    dry_run: bool = False
+    reindex: bool = False
+    force_merge: bool = False
+    queue_batches: int = 4
+    show_progress: bool = False
+    expected_total: int | None = None
+
+
+@dataclass
+class IngestSummary:
+    target: str
+    read: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    rejects_path: Path | None = None
+    index_count: int | None = None
+    dry_run: bool = False
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def docs_per_s(self) -> float:
+        return (self.indexed + self.skipped) / self.seconds if self.seconds else 0.0
+
+
+class _Writer(threading.Thread):
+    """Drains encoded batches into the target; the first exception stops it and is re-raised."""
+
+    def __init__(self, target: IngestTarget, capacity: int) -> None:
+        super().__init__(name="hybrid-bulk-writer", daemon=True)
+        self.target = target
+        self.jobs: queue.Queue[tuple[list[Document], np.ndarray] | None] = queue.Queue(maxsize=capacity)
+        self.failures: list[Reject] = []
+        self.written = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if self.error is not None:
+                continue  # drain so the producer never blocks on a dead writer
+            try:
+                failed = self.target.write(*job)
+                self.failures.extend(failed)
+                self.written += len(job[0]) - len(failed)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                self.error = exc
+
+    def submit(self, docs: list[Document], vectors: np.ndarray) -> None:
+        self._raise_if_failed()
+        self.jobs.put((docs, vectors))
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.join()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise IngestError(f"writing failed: {type(self.error).__name__}: {self.error}") from self.error
+
+
+def _valid_documents(source: Source, rejects: RejectsWriter, summary: IngestSummary, limit: int | None) -> Iterator[Document]:
+    validator = Validator(source.fields)
+    produced = 0
+    for raw in source.records:
+        if limit is not None and produced >= limit:
+            return
+        summary.read += 1
+        result = validator(raw)
+        if isinstance(result, Reject):
+            rejects.write(result)
+            summary.rejected += 1
+            key = result.reason.split(" (")[0].split(":")[0]
+            summary.reject_reasons[key] = summary.reject_reasons.get(key, 0) + 1
+            continue
+        produced += 1
+        yield result
+
+
+def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    iterator = iter(docs)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def run_ingest(
+    source: Source,
+    *,
+    index: str,
+    encoder: Encoder | None,
+    target: IngestTarget | None,
+    rejects_path: Path,
+    metadata_fields: MetadataFields,
+    index_options: IndexOptions = IndexOptions(),
+    options: IngestOptions = IngestOptions(),
+) -> IngestSummary:
+    """Ingest ``source`` into ``index``. With ``options.dry_run``, only read and validate."""
+    started = time.perf_counter()
+    summary = IngestSummary(target="dry run" if options.dry_run or target is None else target.description,
+                            rejects_path=rejects_path, dry_run=options.dry_run)
+    progress = _progress(options)
+    with RejectsWriter(rejects_path) as rejects:
+        documents = _valid_documents(source, rejects, summary, options.limit)
+        if options.dry_run or target is None or encoder is None:
+            for _ in documents:
+                progress.update(1)
+            summary.seconds = time.perf_counter() - started
+            progress.close()
+            return summary
+        target.open(index, encoder.fingerprint, metadata_fields, index_options, reindex=options.reindex)
+        summary.target = target.description
+        writer = _Writer(target, options.queue_batches)
+        writer.start()
+        try:
+            for batch in _batches(documents, options.batch_size):
+                present = target.existing_ids([d.id for d in batch])
+                todo = [d for d in batch if d.id not in present]
+                summary.skipped += len(batch) - len(todo)
+                if todo:
+                    vectors = encoder.encode_passages([passage_text(d.title, d.text) for d in todo], show_progress=False)
+                    writer.submit(todo, vectors)
+                progress.update(len(batch))
+            writer.close()
+            for failure in writer.failures:
+                rejects.write(failure)
+            summary.rejected += len(writer.failures)
+            summary.indexed = writer.written
+            target.finish(force_merge=options.force_merge)
+        except BaseException:
+            if writer.is_alive():
+                # Let the batches already encoded reach the index: a rerun then skips them.
+                writer.jobs.put(None)
+                writer.join(timeout=120)
+            target.abort()
+            raise
+        finally:
+            progress.close()
+        summary.index_count = target.count()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(options: IngestOptions) -> _NoProgress:
+    if not options.show_progress:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    total = options.expected_total if options.limit is None else min(options.limit, options.expected_total or options.limit)
+    return tqdm(total=total, unit="doc", desc="ingest", smoothing=0.1)  # type: ignore[return-value]

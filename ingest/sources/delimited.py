@@ -1,0 +1,107 @@
+"""JSONL (BEIR's corpus.jsonl included) and CSV/TSV readers with configurable field names."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from hybrid.documents import MetadataType, RawRecord
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which source fields hold the id, title and text; which others become filterable metadata.
+
+    ``metadata`` pairs a field name with its index type: ``keyword`` (exact strings, or lists of
+    them, e.g. MeSH terms) or ``integer`` (e.g. publication year, for ranges).
+    """
+
+    id: str = "id"
+    title: str = "title"
+    text: str = "text"
+    metadata: tuple[tuple[str, MetadataType], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def beir(cls) -> FieldMap:
+        return cls(id="_id", title="title", text="text")
+
+    @classmethod
+    def pubmed(cls) -> FieldMap:
+        return cls(metadata=(("journal", "keyword"), ("year", "integer"), ("mesh", "keyword"),
+                             ("publication_types", "keyword")))
+
+    @classmethod
+    def parse_metadata(cls, specs: list[str]) -> tuple[tuple[str, MetadataType], ...]:
+        """``["journal", "year:int"]`` → ``(("journal", "keyword"), ("year", "integer"))``."""
+        out: list[tuple[str, MetadataType]] = []
+        for spec in specs:
+            name, _, kind = spec.partition(":")
+            if not name or kind not in ("", "keyword", "int", "integer"):
+                raise ValueError(f"metadata field {spec!r}: use NAME, NAME:keyword or NAME:int")
+            out.append((name, "integer" if kind in ("int", "integer") else "keyword"))
+        return tuple(out)
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def _excerpt(raw: bytes) -> str:
+    return raw[:200].decode("utf-8", errors="backslashreplace").rstrip("\n")
+
+
+def read_jsonl(path: Path, fields: FieldMap) -> Iterator[RawRecord]:
+    """One record per line; a line that is not UTF-8 or not a JSON object is a parse error, not a crash."""
+    del fields  # mapping is applied by validation; kept for a uniform reader signature
+    with _open_binary(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            position = f"{path.name}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield RawRecord(position, None, f"not UTF-8 ({exc.reason} at byte {exc.start})", _excerpt(raw))
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RawRecord(position, None, f"invalid JSON ({exc.msg} at column {exc.colno})", _excerpt(raw))
+                continue
+            if not isinstance(value, dict):
+                yield RawRecord(position, None, f"a JSON {type(value).__name__}, not an object", _excerpt(raw))
+                continue
+            yield RawRecord(position, value)
+
+
+def _has_undecodable(row: dict[str, str | None]) -> bool:
+    # surrogateescape maps each byte that is not UTF-8 to a lone surrogate U+DC80..U+DCFF.
+    return any(v is not None and any("\udc80" <= ch <= "\udcff" for ch in v) for v in row.values())
+
+
+def read_csv(path: Path, fields: FieldMap) -> Iterator[RawRecord]:
+    """CSV (TSV by extension) with a header row; a row with bytes that are not UTF-8 is a parse error."""
+    del fields
+    delimiter = "\t" if ".tsv" in path.name else ","
+    with _open_binary(path) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+        reader = csv.DictReader(text, delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRecord(f"{path.name}:{reader.line_num}", None, f"invalid CSV ({exc})")
+                continue
+            position = f"{path.name}:{reader.line_num}"
+            if _has_undecodable(row):
+                yield RawRecord(position, None, "not UTF-8")
+                continue
+            yield RawRecord(position, dict(row))

@@ -1,0 +1,114 @@
+"""The pipeline against the embedded backend: round trip, rejects, resume, reindex, fingerprint guard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybrid.backends.embedded.store import EmbeddedRoot, Generation
+from hybrid.backends.embedded.target import EmbeddedTarget
+from hybrid.beir import iter_corpus
+from hybrid.data import sample_dir
+from hybrid.documents import RawRecord
+from hybrid.encoders import FingerprintMismatchError, load_encoder, passage_text
+from ingest.pipeline import IngestOptions, run_ingest
+from ingest.sources import FieldMap, Source, open_source
+from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
+from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return load_encoder(str(save_tiny_gpt_neox(tmp_path_factory.mktemp("m"))), device="cpu", precision="fp32", max_length=32)
+
+
+def _ingest(root: Path, source: Source, encoder, **options):  # type: ignore[no-untyped-def]
+    target = EmbeddedTarget(root)
+    try:
+        return run_ingest(source, index="docs", encoder=encoder, target=target, rejects_path=root / "rejects.jsonl",
+                          metadata_fields=dict(source.fields.metadata), options=IngestOptions(batch_size=16, **options))
+    finally:
+        target.close()
+
+
+def _stored_ids(root: Path) -> list[str]:
+    gen = Generation(EmbeddedRoot(root).require("docs"))
+    try:
+        return [row[0] for row in gen.iter_rows()]
+    finally:
+        gen.close()
+
+
+def test_round_trip_with_vectors(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    summary = _ingest(tmp_path, open_source(sample_dir()), tiny, limit=50)
+    docs = list(iter_corpus(sample_dir()))[:50]
+    assert summary.indexed == 50 and summary.index_count == 50 and summary.rejected == 0
+    folder = EmbeddedRoot(tmp_path).require("docs")
+    ids = json.loads((folder / "ids.json").read_text())
+    assert sorted(ids) == sorted(d.id for d in docs)
+    vectors = np.load(folder / "vectors.npy")
+    expected = tiny.encode_passages([passage_text(d.title, d.text) for d in docs])
+    order = [ids.index(d.id) for d in docs]
+    np.testing.assert_allclose(vectors[order], expected, rtol=1e-4, atol=1e-5)
+    gen = Generation(folder)
+    assert gen.get_meta("fingerprint") == tiny.fingerprint.to_meta() and gen.get_meta("state") == "ready"
+    gen.close()
+
+
+def test_rejects_file_and_the_rest_ingested(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    source = open_source(write_bad_source(tmp_path), "jsonl", FieldMap(metadata=(("year", "integer"),)))
+    summary = _ingest(tmp_path, source, tiny)
+    assert summary.indexed == len(GOOD_IDS) and summary.rejected == len(EXPECTED_REJECTS)
+    assert sorted(_stored_ids(tmp_path)) == sorted(GOOD_IDS)
+    lines = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["position"], r["id"]) for r in lines] == [(f"mixed.jsonl:{n}", i) for n, _, i in EXPECTED_REJECTS]
+    assert all(r["reason"].startswith(reason) for r, (_, reason, _) in zip(lines, EXPECTED_REJECTS))
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupted(source: Source, after: int) -> Source:
+    def records() -> Iterator[RawRecord]:
+        for n, record in enumerate(source.records):
+            if n == after:
+                raise _Interrupt
+            yield record
+
+    return Source(records(), source.fields, source.format)
+
+
+def test_interrupted_ingest_resumes_to_exact_set(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(_Interrupt):
+        _ingest(tmp_path, _interrupted(open_source(sample_dir()), after=70), tiny, limit=120)
+    partial = _stored_ids(tmp_path)
+    assert 0 < len(partial) <= 70
+    summary = _ingest(tmp_path, open_source(sample_dir()), tiny, limit=120)
+    assert summary.skipped == len(partial) and summary.indexed == 120 - len(partial)
+    assert sorted(_stored_ids(tmp_path)) == sorted(d.id for d in list(iter_corpus(sample_dir()))[:120])
+
+
+def test_other_encoder_refused_then_reindex_swaps(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    _ingest(tmp_path, open_source(sample_dir()), tiny, limit=20)
+    old = EmbeddedRoot(tmp_path).require("docs")
+    other = load_encoder(str(save_tiny_gpt_neox(tmp_path / "other", seed=1)), device="cpu", precision="fp32",
+                         max_length=32)
+    with pytest.raises(FingerprintMismatchError, match="weights"):
+        _ingest(tmp_path, open_source(sample_dir()), other, limit=20)
+    summary = _ingest(tmp_path, open_source(sample_dir()), other, limit=30, reindex=True)
+    new = EmbeddedRoot(tmp_path).require("docs")
+    assert new != old and not old.exists() and summary.index_count == 30
+    gen = Generation(new)
+    assert gen.get_meta("fingerprint") == other.fingerprint.to_meta()
+    gen.close()
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    summary = _ingest(tmp_path, open_source(sample_dir()), None, dry_run=True)
+    assert summary.read == 400 and summary.indexed == 0
+    assert EmbeddedRoot(tmp_path).current("docs") is None
