@@ -14,6 +14,7 @@ from hybrid.encoders import Fingerprint
 TITLE_FIELD = "title"
 TEXT_FIELD = "text"
 VECTOR_FIELD = "vector"
+TITLE_BOOST = 2.0  # query-time weight of title matches against body matches
 
 
 class BackendError(Exception):

@@ -6,12 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import ingest_cmd, opensearch_cmd
+from hybrid.cli import eval_cmd, ingest_cmd, opensearch_cmd, search_cmd
 
 # Subcommands that later work fills in; until then they say so instead of pretending.
 PLANNED: dict[str, tuple[str, str]] = {
-    "search": ("hybrid BM25 + dense search", "#5"),
-    "eval": ("BEIR-layout evaluation of bm25, dense and hybrid", "#5"),
     "serve": ("the FastAPI search proxy", "#6"),
     "mine": ("mine BM25 hard negatives for training", "#7"),
     "train": ("fine-tune the dense encoder", "#7"),
@@ -27,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     opensearch_cmd.register(sub)
     ingest_cmd.register(sub)
+    search_cmd.register(sub)
+    eval_cmd.register(sub)
     for name, (summary, issue) in PLANNED.items():
         planned = sub.add_parser(name, help=f"{summary} (not yet available)", description=f"{summary}. Not yet available ({issue}).")
         planned.set_defaults(handler=_not_yet, planned=(name, issue))

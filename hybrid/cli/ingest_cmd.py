@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from hybrid.backends.base import BackendError, IndexOptions
+from hybrid.backends.factory import ingest_target
 from hybrid.cli.common import add_connection_flags, backend_name, settings_from
 from hybrid.data import SAMPLE_NAME, sample_dir
 from hybrid.encoders import EncoderError
-from hybrid.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,17 +45,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_connection_flags(p)
     p.set_defaults(handler=run)
-
-
-def _target(settings: Settings):  # type: ignore[no-untyped-def]
-    if settings.opensearch_url:
-        from hybrid.backends.opensearch.client import make_client
-        from hybrid.backends.opensearch.target import OpenSearchTarget
-
-        return OpenSearchTarget(make_client(settings))
-    from hybrid.backends.embedded.target import EmbeddedTarget
-
-    return EmbeddedTarget(settings.embedded_dir)
 
 
 def _count_lines(path: Path) -> int | None:
@@ -97,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             from hybrid.encoders import load_encoder
 
             encoder = load_encoder(settings.model, device=settings.device)
-            target = _target(settings)
+            target = ingest_target(settings)
         print(f"ingesting {path} into '{settings.index}' on {backend_name(settings)}"
               f"{'' if encoder is None else f' with {encoder.spec.model_id}'}", file=sys.stderr)
         summary = run_ingest(source, index=settings.index, encoder=encoder, target=target, rejects_path=rejects,

@@ -1,0 +1,149 @@
+"""Search quality and latency on SciFact (MiniLM): the dev-split table for bm25 / dense / hybrid on
+both backends, and OpenSearch latency p50/p95 per mode — embedding excluded and included, one
+``_msearch`` vs. two sequential requests, and the server-side neural-search pipeline where the node
+has it.
+
+The full corpus is ingested into the node (``HYBRID_OPENSEARCH_URL``, else a manager-started one)
+and into an embedded index under a temporary folder; an index that already holds it is reused.
+
+    python bench/search_bench.py [--data DIR] [--split dev] [--latency-queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bench.ingest_throughput import _node_url  # noqa: E402
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def _ingest(target, data: Path, index: str, encoder) -> None:  # type: ignore[no-untyped-def]
+    from hybrid.backends.base import IndexOptions
+    from ingest.pipeline import IngestOptions, run_ingest
+    from ingest.sources import open_source
+
+    source = open_source(data, "beir")
+    summary = run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=Path(os.devnull),
+                         metadata_fields={}, index_options=IndexOptions(replicas=0), options=IngestOptions())
+    print(f"  {target.description}: indexed {summary.indexed}, skipped {summary.skipped}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--index", default="bench-scifact")
+    parser.add_argument("--instruction", default=None, help="MiniLM has no instruction slot; for decoder encoders")
+    parser.add_argument("--latency-queries", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "search_bench.json")
+    args = parser.parse_args()
+
+    from hybrid.backends.embedded.search import EmbeddedSearch
+    from hybrid.backends.embedded.target import EmbeddedTarget
+    from hybrid.backends.opensearch.client import make_client
+    from hybrid.backends.opensearch.queries import bm25_body, knn_body
+    from hybrid.backends.opensearch.search import OpenSearchSearch
+    from hybrid.backends.opensearch.server_side import ensure_pipeline, server_side_hybrid
+    from hybrid.backends.opensearch.target import OpenSearchTarget
+    from hybrid.encoders import load_encoder
+    from hybrid.evaluation import collect_runs, evaluate_modes, load_split
+    from hybrid.retrieval import FusionConfig, SearchRequest, Searcher
+    from hybrid.settings import load_settings
+
+    url, node = _node_url()
+    encoder = load_encoder("minilm", device="cpu")
+    client = make_client(load_settings(opensearch_url=url))
+    report: dict[str, object] = {"node": url, "split": args.split}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("ingesting SciFact into both backends", file=sys.stderr)
+            _ingest(OpenSearchTarget(client), args.data, args.index, encoder)
+            embedded_target = EmbeddedTarget(Path(tmp))
+            _ingest(embedded_target, args.data, args.index, encoder)
+            embedded_target.close()
+            searchers = {
+                "opensearch": Searcher(OpenSearchSearch(client, args.index), encoder, index=args.index),
+                "embedded": Searcher(EmbeddedSearch(Path(tmp), args.index), encoder, index=args.index),
+            }
+            queries, qrels = load_split(args.data, args.split)
+            quality = {}
+            for name, searcher in searchers.items():
+                runs = collect_runs(searcher, queries, instruction=args.instruction, depth=100)
+                quality[name] = evaluate_modes(runs, qrels, FusionConfig(), args.split).metrics
+            report["quality"] = quality
+            print(f"\nSciFact {args.split} ({len(qrels)} queries), MiniLM, RRF k=60 window=100")
+            print(f"{'backend':11} {'mode':7} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'MAP':>7}")
+            for name, metrics in quality.items():
+                for mode, m in metrics.items():
+                    print(f"{name:11} {mode:7} {m['nDCG@10']:8.4f} {m['R@100']:7.4f} {m['RR@10']:7.4f} {m['AP']:7.4f}")
+
+            report["latency_ms"] = _latency(client, searchers["opensearch"], encoder, queries, args,
+                                            bm25_body, knn_body, SearchRequest, ensure_pipeline, server_side_hybrid)
+    finally:
+        client.indices.delete(index=f"{args.index}*", ignore_unavailable=True)
+        if node is not None:
+            node.purge()  # type: ignore[attr-defined]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {args.out}")
+
+
+def _latency(client, searcher, encoder, queries, args, bm25_body, knn_body, SearchRequest,  # type: ignore[no-untyped-def]
+             ensure_pipeline, server_side_hybrid) -> dict[str, dict[str, float]]:
+    texts = list(queries.values())[: args.latency_queries]
+    vectors = encoder.encode_queries(texts)
+    backend = searcher.backend
+    modes = {
+        "bm25": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, ())),
+        "dense (embedding excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
+        "hybrid _msearch (embedding excluded)": lambda q, v: searcher.retrieve(SearchRequest(q, k=10), v),
+        "hybrid 2 sequential requests (excluded)": lambda q, v: (backend.lexical(q, 100, ()), backend.dense(v, 100, ())),
+        "dense (embedding included)": lambda q, v: client.search(index=args.index, body=knn_body(encoder.encode_queries(q)[0], 10, ())),
+        "hybrid (embedding included)": lambda q, v: searcher.retrieve(SearchRequest(q, k=10)),
+    }
+    try:
+        ensure_pipeline(client)
+        modes["server-side neural-search RRF (excluded)"] = lambda q, v: server_side_hybrid(client, args.index, q, v, 10)
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        print(f"server-side pipeline not measured: {exc}", file=sys.stderr)
+    for q, v in zip(texts[:20], vectors[:20]):  # warm-up
+        for fn in modes.values():
+            fn(q, v)
+    results: dict[str, dict[str, float]] = {}
+    for name, fn in modes.items():
+        samples = []
+        for q, v in zip(texts, vectors):
+            started = time.perf_counter()
+            fn(q, v)
+            samples.append(time.perf_counter() - started)
+        p50, p95 = _ms(samples)
+        results[name] = {"p50_ms": p50, "p95_ms": p95, "queries": len(samples)}
+    slower = max(results["bm25"]["p50_ms"], results["dense (embedding excluded)"]["p50_ms"])
+    ratio = results["hybrid _msearch (embedding excluded)"]["p50_ms"] / slower
+    print(f"\nlatency on OpenSearch ({len(texts)} queries, k=10, hybrid window 100)")
+    print(f"{'query':42} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, r in results.items():
+        print(f"{name:42} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
+    print(f"hybrid p50 / slower single mode p50 = {ratio:.2f}x (target <= 1.2x)")
+    results["ratio"] = {"hybrid_p50_over_slower_single_p50": ratio}
+    return results
+
+
+if __name__ == "__main__":
+    main()

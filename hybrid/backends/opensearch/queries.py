@@ -1,0 +1,73 @@
+"""Query bodies and response parsing for the OpenSearch backend: pure functions, no I/O, so the sync
+CLI path and the async proxy path share them. User text only ever lands in values, never in keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from hybrid.backends.base import TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD
+from hybrid.retrieval.fusion import Run
+from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
+
+_NO_VECTOR = {"excludes": [VECTOR_FIELD]}
+
+
+def filter_clauses(filters: Sequence[Filter]) -> list[dict[str, object]]:
+    clauses: list[dict[str, object]] = []
+    for f in filters:
+        if isinstance(f, RangeFilter):
+            bounds = {k: v for k, v in (("gte", f.gte), ("lte", f.lte)) if v is not None}
+            clauses.append({"range": {f.field: bounds}})
+        elif isinstance(f, TermFilter):
+            clauses.append({"terms": {f.field: list(f.values)}})
+    return clauses
+
+
+def bm25_body(query: str, size: int, filters: Sequence[Filter], *, title_boost: float = TITLE_BOOST) -> dict[str, object]:
+    """``multi_match`` over title (boosted) and text, best field wins; filters as ``bool.filter``."""
+    return {
+        "size": size,
+        "_source": False,
+        "query": {
+            "bool": {
+                "must": [{"multi_match": {"query": query, "fields": [f"{TITLE_FIELD}^{title_boost}", TEXT_FIELD],
+                                          "type": "best_fields"}}],
+                "filter": filter_clauses(filters),
+            }
+        },
+    }
+
+
+def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[str, object]:
+    """Lucene k-NN with the filter inside the ``knn`` clause: k filtered neighbours, not k then filtered."""
+    knn: dict[str, object] = {"vector": [float(x) for x in vector], "k": size}
+    clauses = filter_clauses(filters)
+    if clauses:
+        knn["filter"] = {"bool": {"filter": clauses}}
+    return {"size": size, "_source": False, "query": {"knn": {VECTOR_FIELD: knn}}}
+
+
+def msearch_body(index: str, bodies: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
+    lines: list[Mapping[str, object]] = []
+    for body in bodies:
+        lines += [{"index": index}, body]
+    return lines
+
+
+def run_of(response: Mapping[str, object]) -> Run:
+    """``(doc_id, score)`` pairs, best first, from a search response."""
+    hits = response["hits"]["hits"]  # type: ignore[index]
+    return [(str(h["_id"]), float(h["_score"])) for h in hits]
+
+
+def response_error(response: Mapping[str, object]) -> str | None:
+    """The reason of a failed ``_msearch`` item, if it failed."""
+    error = response.get("error")
+    if not error:
+        return None
+    if isinstance(error, Mapping):
+        root = (error.get("root_cause") or [{}])[0]
+        return str(root.get("reason") or error.get("reason") or error)
+    return str(error)

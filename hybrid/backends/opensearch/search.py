@@ -1,0 +1,88 @@
+"""``SearchBackend`` for OpenSearch: BM25 and k-NN runs, both in one ``_msearch``, documents by id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hybrid.backends.base import TEXT_FIELD, TITLE_FIELD, BackendError, IndexNotFoundError
+from hybrid.backends.opensearch.mapping import stored_meta
+from hybrid.backends.opensearch.queries import bm25_body, knn_body, msearch_body, response_error, run_of
+from hybrid.documents import MetadataFields
+from hybrid.encoders import Fingerprint
+from hybrid.retrieval.fusion import Run
+from hybrid.retrieval.request import Filter
+from hybrid.retrieval.types import StoredDocument
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+
+class OpenSearchSearch:
+    def __init__(self, client: OpenSearch, index: str) -> None:
+        self.client = client
+        self.index = index
+        self._meta: dict[str, object] | None = None
+
+    def _index_meta(self) -> dict[str, object]:
+        if self._meta is None:
+            from opensearchpy import NotFoundError
+
+            try:
+                response = self.client.indices.get_mapping(index=self.index)
+            except NotFoundError:
+                raise IndexNotFoundError(f"index {self.index!r} does not exist on {self._where()}") from None
+            physical = next(iter(response))
+            block = stored_meta(response, physical)
+            if block is None:
+                raise BackendError(f"index {self.index!r} was not built by hybrid (no _meta.hybrid in its mapping)")
+            self._meta = block
+        return self._meta
+
+    def _where(self) -> str:
+        hosts = getattr(self.client.transport, "hosts", None) or [{}]
+        host = hosts[0]
+        return f"http://{host.get('host', '?')}:{host.get('port', '?')}"
+
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.from_meta(self._index_meta()["fingerprint"])  # type: ignore[arg-type]
+
+    def filterable_fields(self) -> MetadataFields:
+        return dict(self._index_meta().get("metadata_fields") or {})  # type: ignore[call-overload]
+
+    def _search(self, body: dict[str, object]) -> Run:
+        self._index_meta()
+        return run_of(self.client.search(index=self.index, body=body))
+
+    def lexical(self, query: str, size: int, filters: tuple[Filter, ...]) -> Run:
+        return self._search(bm25_body(query, size, filters))
+
+    def dense(self, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> Run:
+        return self._search(knn_body(vector, size, filters))
+
+    def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
+        self._index_meta()
+        bodies = [bm25_body(query, size, filters), knn_body(vector, size, filters)]
+        responses = self.client.msearch(body=msearch_body(self.index, bodies))["responses"]
+        for side, response in zip(("bm25", "k-NN"), responses):
+            error = response_error(response)
+            if error:
+                raise BackendError(f"the {side} half of the hybrid query failed: {error}")
+        return run_of(responses[0]), run_of(responses[1])
+
+    def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
+        if not ids:
+            return {}
+        response = self.client.mget(index=self.index, body={"ids": ids}, _source_excludes=["vector"])
+        out: dict[str, StoredDocument] = {}
+        for doc in response["docs"]:
+            if doc.get("found"):
+                source = dict(doc["_source"])
+                title, text = str(source.pop(TITLE_FIELD, "")), str(source.pop(TEXT_FIELD, ""))
+                out[doc["_id"]] = StoredDocument(title, text, source)
+        return out
+
+    def count(self) -> int:
+        self._index_meta()
+        return int(self.client.count(index=self.index)["count"])

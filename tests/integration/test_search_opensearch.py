@@ -1,0 +1,181 @@
+"""Hybrid search against the real node: filters on both sides, paging, one round trip, explain,
+errors, and the same evaluation numbers as the embedded backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hybrid.backends.base import IndexNotFoundError, IndexOptions
+from hybrid.backends.embedded.search import EmbeddedSearch
+from hybrid.backends.embedded.target import EmbeddedTarget
+from hybrid.backends.opensearch.search import OpenSearchSearch
+from hybrid.backends.opensearch.target import OpenSearchTarget
+from hybrid.beir import iter_corpus
+from hybrid.data import sample_dir
+from hybrid.encoders import FingerprintMismatchError, load_encoder
+from hybrid.evaluation import collect_runs, evaluate_modes, load_split
+from hybrid.retrieval import BadRequestError, FusionConfig, RangeFilter, SearchRequest, Searcher, TermFilter
+from ingest.pipeline import IngestOptions, run_ingest
+from ingest.sources import FieldMap, open_source
+from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
+
+pytestmark = pytest.mark.opensearch
+QUERY = "statin therapy lowers cholesterol"
+
+
+def _with_metadata(folder: Path) -> Path:
+    """The sample with synthetic filterable metadata: year = 2000 + id % 20, journal = J<id % 3>."""
+    path = folder / "sample-meta.jsonl"
+    with path.open("w") as fh:
+        for doc in iter_corpus(sample_dir()):
+            row = {"id": doc.id, "title": doc.title, "text": doc.text,
+                   "year": 2000 + int(doc.id) % 20, "journal": f"J{int(doc.id) % 3}"}
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+FIELDS = FieldMap(metadata=(("year", "integer"), ("journal", "keyword")))
+
+
+@pytest.fixture(scope="module")
+def indexed(opensearch_client, minilm, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The sample in OpenSearch (2 shards) and in the embedded store, same encoder."""
+    folder = tmp_path_factory.mktemp("search")
+    source_path = _with_metadata(folder)
+    name = f"test-search-{folder.name[-8:].lower().replace('_', '')}"
+    for target in (OpenSearchTarget(opensearch_client), EmbeddedTarget(folder / "embedded")):
+        source = open_source(source_path, "jsonl", FIELDS)
+        run_ingest(source, index=name, encoder=minilm, target=target, rejects_path=folder / "rejects.jsonl",
+                   metadata_fields=dict(FIELDS.metadata), index_options=IndexOptions(shards=2, replicas=0),
+                   options=IngestOptions(batch_size=64))
+    yield name, folder / "embedded"
+    opensearch_client.indices.delete(index=f"{name}*", ignore_unavailable=True)
+
+
+@pytest.fixture
+def searchers(indexed, opensearch_client, minilm):  # type: ignore[no-untyped-def]
+    name, embedded_root = indexed
+    embedded = EmbeddedSearch(embedded_root, name)
+    yield {"opensearch": Searcher(OpenSearchSearch(opensearch_client, name), minilm, index=name),
+           "embedded": Searcher(embedded, minilm, index=name)}
+    embedded.close()
+
+
+@pytest.mark.parametrize("backend", ["opensearch", "embedded"])
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_filters_apply_to_both_sides(searchers, backend: str, mode: str) -> None:  # type: ignore[no-untyped-def]
+    searcher = searchers[backend]
+    filters = (RangeFilter("year", gte=2015), TermFilter("journal", ("J1",)))
+    response = searcher.search(SearchRequest(QUERY, mode=mode, k=20, filters=filters))
+    assert response.hits, "the filtered search found nothing"
+    for hit in response.hits:
+        assert hit.metadata["year"] >= 2015 and hit.metadata["journal"] == "J1"
+    eligible = sum(1 for d in iter_corpus(sample_dir()) if int(d.id) % 20 >= 15 and int(d.id) % 3 == 1)
+    if mode == "dense":
+        # k filtered neighbours, not k neighbours then filtered (which would leave far fewer).
+        assert len(response.hits) == min(20, eligible)
+
+
+@pytest.mark.parametrize("backend", ["opensearch", "embedded"])
+def test_pages_have_no_duplicates_or_gaps(searchers, backend: str) -> None:  # type: ignore[no-untyped-def]
+    searcher = searchers[backend]
+    whole = [h.doc_id for h in searcher.search(SearchRequest(QUERY, k=50)).hits]
+    pages = []
+    for offset in range(0, 50, 10):
+        page = searcher.search(SearchRequest(QUERY, k=10, offset=offset)).hits
+        assert [h.rank for h in page] == list(range(offset + 1, offset + 11))
+        pages += [h.doc_id for h in page]
+    assert pages == whole and len(set(pages)) == 50
+
+
+def test_explain_matches_single_modes(searchers) -> None:  # type: ignore[no-untyped-def]
+    searcher = searchers["opensearch"]
+    bm25 = {h.doc_id: h for h in searcher.search(SearchRequest(QUERY, mode="bm25", k=100)).hits}
+    dense = {h.doc_id: h for h in searcher.search(SearchRequest(QUERY, mode="dense", k=100)).hits}
+    hybrid = searcher.search(SearchRequest(QUERY, mode="hybrid", k=10, explain=True)).hits
+    for hit in hybrid:
+        expected = 0.0
+        if hit.bm25_rank is not None:
+            assert bm25[hit.doc_id].rank == hit.bm25_rank and bm25[hit.doc_id].score == pytest.approx(hit.bm25_score)
+            expected += 1 / (60 + hit.bm25_rank)
+        if hit.dense_rank is not None:
+            assert dense[hit.doc_id].rank == hit.dense_rank
+            expected += 1 / (60 + hit.dense_rank)
+        assert hit.score == pytest.approx(expected)
+        assert set(hit.found_by) == {s for s, r in (("bm25", hit.bm25_rank), ("dense", hit.dense_rank)) if r}
+        assert hit.title or hit.text
+
+
+def test_hybrid_is_one_msearch_round_trip(searchers, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    searcher = searchers["opensearch"]
+    searcher.search(SearchRequest(QUERY, k=5))  # fingerprint and mapping are read once, before this
+    transport = searcher.backend.client.transport
+    calls: list[tuple[str, str]] = []
+    original = transport.perform_request
+
+    def counting(method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((method, url))
+        return original(method, url, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "perform_request", counting)
+    searcher.search(SearchRequest(QUERY, k=5))
+    assert [url for _, url in calls] == ["/_msearch", "/_mget"]  # both sides at once, then the page's bodies
+
+
+def test_bad_requests_and_missing_index(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
+    searcher = searchers["opensearch"]
+    with pytest.raises(BadRequestError, match="the query is empty"):
+        searcher.search(SearchRequest(" "))
+    with pytest.raises(BadRequestError, match="out of range 1..1000"):
+        searcher.search(SearchRequest(QUERY, k=5000))
+    with pytest.raises(BadRequestError, match="filterable fields: journal, year"):
+        searcher.search(SearchRequest(QUERY, filters=(TermFilter("mesh", ("Aged",)),)))
+    missing = Searcher(OpenSearchSearch(opensearch_client, "no-such-index-xyz"), minilm, index="no-such-index-xyz")
+    with pytest.raises(IndexNotFoundError, match="no-such-index-xyz"):
+        missing.search(SearchRequest(QUERY))
+
+
+def test_other_encoder_is_refused(searchers, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=32)
+    searcher = Searcher(searchers["opensearch"].backend, other, index="x")
+    with pytest.raises(FingerprintMismatchError, match="model_id"):
+        searcher.search(SearchRequest(QUERY, mode="dense"))
+    assert searcher.search(SearchRequest(QUERY, mode="bm25")).hits  # BM25 needs no encoder check
+
+
+def test_both_backends_give_the_same_evaluation(searchers) -> None:  # type: ignore[no-untyped-def]
+    queries, qrels = load_split(sample_dir(), "dev")
+    results = {}
+    for backend, searcher in searchers.items():
+        runs = collect_runs(searcher, queries, instruction=None, depth=100)
+        results[backend] = evaluate_modes(runs, qrels, FusionConfig(), "dev").metrics
+    for mode in ("bm25", "dense", "hybrid"):
+        os_ndcg, emb_ndcg = results["opensearch"][mode]["nDCG@10"], results["embedded"][mode]["nDCG@10"]
+        # Dense: HNSW vs exact on 400 documents. BM25: Lucene's idf vs BM25Okapi's, analyzers nearly alike.
+        tolerance = 0.01 if mode == "dense" else 0.03
+        assert abs(os_ndcg - emb_ndcg) <= tolerance, (mode, results)
+
+
+def test_server_side_rrf_is_per_shard_and_differs_from_ours(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
+    from hybrid.backends.base import BackendError
+    from hybrid.backends.opensearch.server_side import ensure_pipeline, per_shard_rrf
+    from hybrid.beir import load_queries
+
+    searcher = searchers["opensearch"]
+    index = searcher.index
+    with pytest.raises(BackendError, match="neural-search plugin"):  # the manager's node has no neural-search
+        ensure_pipeline(opensearch_client)
+    differing = 0
+    queries = list(load_queries(sample_dir()).values())[:20]
+    for query, vector in zip(queries, minilm.encode_queries(queries)):
+        ours = [h.doc_id for h in searcher.retrieve(SearchRequest(query, k=10), vector)[:10]]
+        lexical, dense = searcher.backend.both(query, vector, 100, ())
+        from hybrid.retrieval import fuse
+
+        assert ours == [h.doc_id for h in fuse([lexical, dense], k=60, window=100)[:10]]  # global ranks
+        theirs = [doc_id for doc_id, _ in per_shard_rrf(opensearch_client, index, query, vector, 10)]
+        differing += ours != theirs
+    assert differing > 0, "per-shard RRF agreed with global RRF on every query of a 2-shard index"

@@ -1,0 +1,89 @@
+"""Fusion against hand-computed values: the formulas written out."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hybrid.retrieval.fusion import fuse, minmax_normalize, zscore_normalize
+
+BM25 = [("a", 12.0), ("b", 9.0), ("c", 3.0)]
+DENSE = [("c", 0.9), ("a", 0.8), ("d", 0.5)]
+
+
+def _scores(hits):  # type: ignore[no-untyped-def]
+    return {h.doc_id: h.score for h in hits}
+
+
+def test_rrf_formula_with_documents_in_one_list_only() -> None:
+    fused = fuse([BM25, DENSE], method="rrf", k=60)
+    expected = {
+        "a": 1 / (60 + 1) + 1 / (60 + 2),
+        "b": 1 / (60 + 2),
+        "c": 1 / (60 + 3) + 1 / (60 + 1),
+        "d": 1 / (60 + 3),
+    }
+    assert _scores(fused) == pytest.approx(expected)
+    assert [h.doc_id for h in fused] == ["a", "c", "b", "d"]
+    a = fused[0]
+    assert a.ranks == (1, 2) and a.scores == (12.0, 0.8)
+    assert next(h for h in fused if h.doc_id == "d").ranks == (None, 3)
+
+
+def test_rrf_weights_and_rank_constant() -> None:
+    fused = fuse([BM25, DENSE], method="rrf", k=10, weights=[0.5, 2.0])
+    assert _scores(fused)["c"] == pytest.approx(0.5 / (10 + 3) + 2.0 / (10 + 1))
+    assert _scores(fused)["b"] == pytest.approx(0.5 / (10 + 2))
+
+
+def test_window_cuts_each_side() -> None:
+    fused = fuse([BM25, DENSE], method="rrf", k=60, window=1)
+    assert _scores(fused) == pytest.approx({"a": 1 / 61, "c": 1 / 61})
+
+
+def test_ties_broken_by_best_rank_then_id() -> None:
+    # x and y tie on RRF score (rank 1 in one list each); z and w tie with equal ranks -> by id.
+    fused = fuse([[("y", 1.0), ("z", 0.5)], [("x", 1.0), ("w", 0.5)]], method="rrf", k=60)
+    assert [h.doc_id for h in fused] == ["x", "y", "w", "z"]
+    assert fused[0].score == fused[1].score
+
+
+def test_minmax_formula() -> None:
+    assert minmax_normalize(BM25) == pytest.approx({"a": 1.0, "b": (9 - 3) / (12 - 3), "c": 0.0})
+    fused = fuse([BM25, DENSE], method="minmax", weights=[0.3, 0.7])
+    norm_dense = {"c": 1.0, "a": (0.8 - 0.5) / (0.9 - 0.5), "d": 0.0}
+    assert _scores(fused) == pytest.approx({
+        "a": 0.3 * 1.0 + 0.7 * norm_dense["a"],
+        "b": 0.3 * (6 / 9),
+        "c": 0.3 * 0.0 + 0.7 * 1.0,
+        "d": 0.0,
+    })
+
+
+def test_zero_range_guards() -> None:
+    assert minmax_normalize([("a", 2.0), ("b", 2.0)]) == {"a": 1.0, "b": 1.0}
+    assert zscore_normalize([("a", 2.0), ("b", 2.0)]) == {"a": 0.0, "b": 0.0}
+    assert fuse([[], []]) == []
+
+
+def test_zscore_formula_and_missing_documents() -> None:
+    mean = (12 + 9 + 3) / 3
+    std = math.sqrt(((12 - mean) ** 2 + (9 - mean) ** 2 + (3 - mean) ** 2) / 3)
+    z_bm25 = {d: (s - mean) / std for d, s in BM25}
+    dmean = (0.9 + 0.8 + 0.5) / 3
+    dstd = math.sqrt(((0.9 - dmean) ** 2 + (0.8 - dmean) ** 2 + (0.5 - dmean) ** 2) / 3)
+    z_dense = {d: (s - dmean) / dstd for d, s in DENSE}
+    fused = _scores(fuse([BM25, DENSE], method="zscore"))
+    assert fused["a"] == pytest.approx(z_bm25["a"] + z_dense["a"])
+    assert fused["b"] == pytest.approx(z_bm25["b"] + min(z_dense.values()))  # absent from dense
+    assert fused["d"] == pytest.approx(min(z_bm25.values()) + z_dense["d"])  # absent from bm25
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown fusion method"):
+        fuse([BM25], method="borda")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="2 weights for 1 runs"):
+        fuse([BM25], weights=[1, 1])
+    with pytest.raises(ValueError, match="window"):
+        fuse([BM25], window=0)
