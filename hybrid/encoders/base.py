@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from hybrid.encoders.errors import EncoderLoadError
 from hybrid.encoders.device import Precision, autocast_for, pick_device, pick_dtype
 from hybrid.encoders.fingerprint import Fingerprint
 from hybrid.encoders.instructions import resolve_instruction
@@ -52,13 +53,24 @@ class Encoder(ABC):
         self.precision = precision
         self._autocast = autocast_for(self.device, precision)
 
-    @property
-    @abstractmethod
-    def dimension(self) -> int: ...
+    _dimension: int
+    _weights: str
+
+    def _set_identity(self, dimension: int, weights: str) -> None:
+        """Called by subclasses once the model is loaded: its embedding size and weights identity."""
+        if self.spec.dimension is not None and self.spec.dimension != dimension:
+            raise EncoderLoadError(f"{self.spec.model_id}: embeddings have {dimension} dimensions, the recipe says "
+                                   f"{self.spec.dimension}")
+        self._dimension = dimension
+        self._weights = weights
 
     @property
-    @abstractmethod
-    def fingerprint(self) -> Fingerprint: ...
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.of(self.spec, weights=self._weights, dimension=self._dimension)
 
     @abstractmethod
     def embed_batch(self, texts: list[str]) -> np.ndarray:

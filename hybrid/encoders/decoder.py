@@ -15,7 +15,7 @@ import torch
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderLoadError
-from hybrid.encoders.fingerprint import Fingerprint, weights_digest
+from hybrid.encoders.fingerprint import weights_digest
 from hybrid.encoders.gguf_cache import materialize_gguf
 from hybrid.encoders.pooling import last_token_pool
 from hybrid.encoders.quantize import quantize_linear_int8
@@ -52,18 +52,7 @@ class DecoderEncoder(Encoder):
         self.model.to(self.device).eval()
         if spec.quantize == "int8":
             self.model = quantize_linear_int8(self.model, self.device)
-        self._dimension = int(self.model.config.hidden_size)
-        if spec.dimension is not None and spec.dimension != self._dimension:
-            raise EncoderLoadError(f"{spec.model_id}: hidden size {self._dimension}, preset says {spec.dimension}")
-        self._weights = _weights_identity(spec, self.model)
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def fingerprint(self) -> Fingerprint:
-        return Fingerprint.of(self.spec, weights=self._weights, dimension=self._dimension)
+        self._set_identity(int(self.model.config.hidden_size), _weights_identity(spec, self.model))
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids truncated to ``max_length - 1`` with EOS appended, padded, plus attention mask."""

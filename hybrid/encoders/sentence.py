@@ -10,7 +10,7 @@ import torch
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderLoadError
-from hybrid.encoders.fingerprint import Fingerprint, weights_digest
+from hybrid.encoders.fingerprint import weights_digest
 from hybrid.encoders.quantize import quantize_linear_int8
 from hybrid.encoders.spec import EncoderSpec
 
@@ -36,19 +36,8 @@ class SentenceTransformerEncoder(Encoder):
         dimension = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
         if dimension is None:
             raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")
-        self._dimension = int(dimension)
-        if spec.dimension is not None and spec.dimension != self._dimension:
-            raise EncoderLoadError(f"{spec.model_id}: dimension {self._dimension}, preset says {spec.dimension}")
         local = Path(spec.source)
-        self._weights = weights_digest(local) if local.is_dir() else f"hub:{spec.revision or 'default-revision'}"
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def fingerprint(self) -> Fingerprint:
-        return Fingerprint.of(self.spec, weights=self._weights, dimension=self._dimension)
+        self._set_identity(int(dimension), weights_digest(local) if local.is_dir() else f"hub:{spec.revision or 'default-revision'}")
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         with torch.inference_mode():

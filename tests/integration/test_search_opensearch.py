@@ -122,7 +122,8 @@ def test_hybrid_is_one_msearch_round_trip(searchers, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(transport, "perform_request", counting)
     searcher.search(SearchRequest(QUERY, k=5))
-    assert [url for _, url in calls] == ["/_msearch", "/_mget"]  # both sides at once, then the page's bodies
+    # Both sides in one round trip, then one request for the page's bodies.
+    assert [url for _, url in calls] == ["/_msearch", f"/{searcher.index}/_mget"]
 
 
 def test_bad_requests_and_missing_index(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
