@@ -112,6 +112,8 @@ def _latency(client, searcher, encoder, queries, args, bm25_body, knn_body, Sear
     modes = {
         "bm25": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, ())),
         "dense (embedding excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
+        "bm25, 100 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 100, ())),
+        "dense, 100 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 100, ())),
         "hybrid _msearch (embedding excluded)": lambda q, v: searcher.retrieve(SearchRequest(q, k=10), v),
         "hybrid 2 sequential requests (excluded)": lambda q, v: (backend.lexical(q, 100, ()), backend.dense(v, 100, ())),
         "dense (embedding included)": lambda q, v: client.search(index=args.index, body=knn_body(encoder.encode_queries(q)[0], 10, ())),
@@ -136,12 +138,15 @@ def _latency(client, searcher, encoder, queries, args, bm25_body, knn_body, Sear
         results[name] = {"p50_ms": p50, "p95_ms": p95, "queries": len(samples)}
     slower = max(results["bm25"]["p50_ms"], results["dense (embedding excluded)"]["p50_ms"])
     ratio = results["hybrid _msearch (embedding excluded)"]["p50_ms"] / slower
+    slower_included = max(results["bm25"]["p50_ms"], results["dense (embedding included)"]["p50_ms"])
+    ratio_included = results["hybrid (embedding included)"]["p50_ms"] / slower_included
     print(f"\nlatency on OpenSearch ({len(texts)} queries, k=10, hybrid window 100)")
     print(f"{'query':42} {'p50 ms':>8} {'p95 ms':>8}")
     for name, r in results.items():
         print(f"{name:42} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
-    print(f"hybrid p50 / slower single mode p50 = {ratio:.2f}x (target <= 1.2x)")
-    results["ratio"] = {"hybrid_p50_over_slower_single_p50": ratio}
+    print(f"hybrid p50 / slower single mode p50: {ratio:.2f}x with the embedding excluded, "
+          f"{ratio_included:.2f}x included (target <= 1.2x)")
+    results["ratio"] = {"excluded": ratio, "included": ratio_included}
     return results
 
 

@@ -4,7 +4,7 @@ metadata, and the encoder fingerprint in the mapping's ``_meta`` (pure functions
 from __future__ import annotations
 
 from collections.abc import Mapping
-from hybrid.backends.base import TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, IndexOptions
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, IndexOptions
 from hybrid.documents import MetadataFields
 from hybrid.encoders import Fingerprint
 
@@ -15,6 +15,7 @@ META_KEY = "hybrid"
 
 def index_body(fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, state: str) -> dict[str, object]:
     properties: dict[str, object] = {
+        ID_FIELD: {"type": "keyword"},
         TITLE_FIELD: {"type": "text", "analyzer": "english"},
         TEXT_FIELD: {"type": "text", "analyzer": "english"},
         VECTOR_FIELD: {
@@ -67,5 +68,7 @@ def stored_meta(mapping_response: Mapping[str, object], index: str) -> dict[str,
     return (mappings.get("_meta") or {}).get(META_KEY)  # type: ignore[no-any-return, union-attr]
 
 
-def document_source(title: str, text: str, metadata: Mapping[str, object], vector: list[float]) -> dict[str, object]:
-    return {TITLE_FIELD: title, TEXT_FIELD: text, VECTOR_FIELD: vector, **metadata}
+def document_source(
+    doc_id: str, title: str, text: str, metadata: Mapping[str, object], vector: list[float]
+) -> dict[str, object]:
+    return {ID_FIELD: doc_id, TITLE_FIELD: title, TEXT_FIELD: text, VECTOR_FIELD: vector, **metadata}

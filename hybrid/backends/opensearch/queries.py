@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hybrid.backends.base import TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD
 from hybrid.retrieval.fusion import Run
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 
-_NO_VECTOR = {"excludes": [VECTOR_FIELD]}
+# Ids come from doc values; no stored fields (and so no _source decompression) are read per hit.
+IDS_ONLY: dict[str, object] = {"stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
 
 
 def filter_clauses(filters: Sequence[Filter]) -> list[dict[str, object]]:
@@ -29,7 +30,7 @@ def bm25_body(query: str, size: int, filters: Sequence[Filter], *, title_boost: 
     """``multi_match`` over title (boosted) and text, best field wins; filters as ``bool.filter``."""
     return {
         "size": size,
-        "_source": False,
+        **IDS_ONLY,
         "query": {
             "bool": {
                 "must": [{"multi_match": {"query": query, "fields": [f"{TITLE_FIELD}^{title_boost}", TEXT_FIELD],
@@ -46,7 +47,7 @@ def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[s
     clauses = filter_clauses(filters)
     if clauses:
         knn["filter"] = {"bool": {"filter": clauses}}
-    return {"size": size, "_source": False, "query": {"knn": {VECTOR_FIELD: knn}}}
+    return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
 
 
 def msearch_body(index: str, bodies: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
@@ -59,7 +60,7 @@ def msearch_body(index: str, bodies: Sequence[Mapping[str, object]]) -> list[Map
 def run_of(response: Mapping[str, object]) -> Run:
     """``(doc_id, score)`` pairs, best first, from a search response."""
     hits = response["hits"]["hits"]  # type: ignore[index]
-    return [(str(h["_id"]), float(h["_score"])) for h in hits]
+    return [(str(h["fields"][ID_FIELD][0]), float(h["_score"])) for h in hits]
 
 
 def response_error(response: Mapping[str, object]) -> str | None:

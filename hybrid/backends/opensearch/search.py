@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import TEXT_FIELD, TITLE_FIELD, BackendError, IndexNotFoundError
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, BackendError, IndexNotFoundError
 from hybrid.backends.opensearch.mapping import stored_meta
 from hybrid.backends.opensearch.queries import bm25_body, knn_body, msearch_body, response_error, run_of
 from hybrid.documents import MetadataFields
@@ -79,6 +79,7 @@ class OpenSearchSearch:
         for doc in response["docs"]:
             if doc.get("found"):
                 source = dict(doc["_source"])
+                source.pop(ID_FIELD, None)
                 title, text = str(source.pop(TITLE_FIELD, "")), str(source.pop(TEXT_FIELD, ""))
                 out[doc["_id"]] = StoredDocument(title, text, source)
         return out

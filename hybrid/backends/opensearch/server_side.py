@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybrid.backends.base import BackendError
-from hybrid.backends.opensearch.queries import bm25_body, knn_body, run_of
+from hybrid.backends.opensearch.queries import IDS_ONLY, bm25_body, knn_body, run_of
 from hybrid.retrieval.fusion import DEFAULT_RANK_CONSTANT, Run, fuse
 from hybrid.retrieval.request import Filter
 
@@ -40,7 +40,7 @@ def hybrid_query_body(query: str, vector: np.ndarray, size: int, filters: Sequen
     """The same two sub-queries as our client-side hybrid, as one server-side ``hybrid`` query."""
     lexical = bm25_body(query, size, filters)["query"]
     dense = knn_body(vector, size, filters)["query"]
-    return {"size": size, "_source": False, "query": {"hybrid": {"queries": [lexical, dense]}}}
+    return {"size": size, **IDS_ONLY, "query": {"hybrid": {"queries": [lexical, dense]}}}
 
 
 def has_neural_search(client: OpenSearch) -> bool:

@@ -129,7 +129,7 @@ class OpenSearchTarget:
                 "_op_type": "index",
                 "_index": self.physical,
                 "_id": doc.id,
-                "_source": document_source(doc.title, doc.text, doc.metadata, vector.tolist()),
+                "_source": document_source(doc.id, doc.title, doc.text, doc.metadata, vector.tolist()),
             }
 
     def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
