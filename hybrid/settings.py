@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     opensearch_ca_certs: Path | None = None
     opensearch_timeout_s: float = 30.0
 
+    # The search proxy (`hybrid serve`).
+    proxy_host: str = "127.0.0.1"
+    proxy_port: int = 8000
+    proxy_api_keys: list[SecretStr] = Field(default_factory=list)  # empty: no API key required
+    proxy_cors_origins: list[str] = Field(default_factory=list)
+    proxy_batching: bool = True
+    proxy_batch_window_ms: float = 5.0
+    proxy_timeout_s: float = 5.0  # per OpenSearch call; past it the proxy answers 503
+
     @classmethod
     def settings_customise_sources(
         cls,

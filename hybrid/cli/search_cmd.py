@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 
 from hybrid.backends.base import BackendError
 from hybrid.backends.factory import search_backend
@@ -92,7 +91,7 @@ def response_json(response: SearchResponse) -> dict[str, object]:
     return {
         "index": response.index, "mode": response.mode, "offset": response.offset,
         "candidates": response.candidates, "took_ms": round(response.took_ms, 1),
-        "hits": [asdict(h) for h in response.hits],
+        "hits": [{**h._asdict(), "metadata": dict(h.metadata)} for h in response.hits],
     }
 
 

@@ -50,7 +50,10 @@ class NodeStatus:
 
 
 def port_is_free(port: int) -> bool:
+    """True unless something listens on ``port``. Like the node's own socket, the probe sets
+    SO_REUSEADDR, so connections of a just-stopped node lingering in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

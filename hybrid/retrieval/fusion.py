@@ -36,7 +36,7 @@ FusionMethod = Literal["rrf", "minmax", "zscore"]
 DEFAULT_RANK_CONSTANT = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FusedHit:
     doc_id: str
     score: float
@@ -117,13 +117,22 @@ def fuse(
         raise ValueError("window must be >= 1")
     windows = [_window(run, window) for run in runs]
     contributions = [_NORMALIZERS[method](run, k) for run in windows]
-    ranks = [{doc_id: rank for rank, (doc_id, _) in enumerate(run, start=1)} for run in windows]
-    raw = [dict(run) for run in windows]
-    fused: list[FusedHit] = []
-    for doc_id in sorted({d for run in windows for d, _ in run}):
-        score = 0.0
-        for weight, contrib in zip(weights, contributions):
-            score += weight * contrib.get(doc_id, _missing_value(method, contrib))
-        fused.append(FusedHit(doc_id, score, tuple(r.get(doc_id) for r in ranks), tuple(s.get(doc_id) for s in raw)))
-    fused.sort(key=lambda h: (-h.score, min((r for r in h.ranks if r is not None), default=math.inf), h.doc_id))
-    return fused
+    missing = [_missing_value(method, c) for c in contributions]
+    count = len(windows)
+    ranks: dict[str, list[int | None]] = {}
+    raw: dict[str, list[float | None]] = {}
+    for i, run in enumerate(windows):
+        for rank, (doc_id, score) in enumerate(run, start=1):
+            if doc_id not in ranks:
+                ranks[doc_id] = [None] * count
+                raw[doc_id] = [None] * count
+            ranks[doc_id][i] = rank
+            raw[doc_id][i] = score
+    totals: dict[str, float] = {}
+    for doc_id in ranks:
+        total = 0.0
+        for weight, contribution, miss in zip(weights, contributions, missing):
+            total += weight * contribution.get(doc_id, miss)
+        totals[doc_id] = total
+    order = sorted(totals, key=lambda d: (-totals[d], min(r for r in ranks[d] if r is not None), d))
+    return [FusedHit(d, totals[d], tuple(ranks[d]), tuple(raw[d])) for d in order]

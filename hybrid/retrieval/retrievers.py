@@ -20,7 +20,7 @@ class Retriever(Protocol):
     def retrieve(self, query: str, vector: np.ndarray | None, size: int, filters: tuple[Filter, ...]) -> list[Hit]: ...
 
 
-def _single(run: Run, side: str) -> list[Hit]:
+def single_hits(run: Run, side: str) -> list[Hit]:
     hits = []
     for rank, (doc_id, score) in enumerate(run, start=1):
         per_side = {f"{side}_rank": rank, f"{side}_score": score}
@@ -33,7 +33,7 @@ class BM25Retriever:
         self.backend = backend
 
     def retrieve(self, query: str, vector: np.ndarray | None, size: int, filters: tuple[Filter, ...]) -> list[Hit]:
-        return _single(self.backend.lexical(query, size, filters), "bm25")
+        return single_hits(self.backend.lexical(query, size, filters), "bm25")
 
 
 class DenseRetriever:
@@ -43,7 +43,32 @@ class DenseRetriever:
     def retrieve(self, query: str, vector: np.ndarray | None, size: int, filters: tuple[Filter, ...]) -> list[Hit]:
         if vector is None:
             raise ValueError("dense retrieval needs the query embedding")
-        return _single(self.backend.dense(vector, size, filters), "dense")
+        return single_hits(self.backend.dense(vector, size, filters), "dense")
+
+
+def fused_hits(lexical: Run, dense: Run, fusion: FusionConfig, window: int) -> list[Hit]:
+    """Fuse the two sides' runs into ranked hits that carry each side's rank and score (pure)."""
+    fused = fuse(
+        [lexical, dense],
+        method=fusion.method,
+        k=fusion.rank_constant,
+        weights=[fusion.bm25_weight, fusion.dense_weight],
+        window=window,
+    )
+    hits = []
+    for rank, f in enumerate(fused, start=1):
+        found_by = tuple(side for side, r in zip(("bm25", "dense"), f.ranks) if r is not None)
+        hits.append(Hit(f.doc_id, f.score, rank, found_by, f.ranks[0], f.scores[0], f.ranks[1], f.scores[1]))
+    return hits
+
+
+def ranked_hits(mode: str, lexical: Run | None, dense: Run | None, fusion: FusionConfig, depth: int) -> list[Hit]:
+    """The mode's ranked hits from whichever runs it needs (shared by the sync and async searchers)."""
+    if mode == "bm25":
+        return single_hits(lexical or [], "bm25")
+    if mode == "dense":
+        return single_hits(dense or [], "dense")
+    return fused_hits(lexical or [], dense or [], fusion, depth)
 
 
 class HybridRetriever:
@@ -63,15 +88,5 @@ class HybridRetriever:
         if vector is None:
             raise ValueError("hybrid retrieval needs the query embedding")
         lexical, dense = self.runs(query, vector, size, filters)
-        fused = fuse(
-            [lexical, dense],
-            method=self.fusion.method,
-            k=self.fusion.rank_constant,
-            weights=[self.fusion.bm25_weight, self.fusion.dense_weight],
-            window=size,  # the request depth: the fusion window, widened to reach the requested page
-        )
-        hits = []
-        for rank, f in enumerate(fused, start=1):
-            found_by = tuple(side for side, r in zip(("bm25", "dense"), f.ranks) if r is not None)
-            hits.append(Hit(f.doc_id, f.score, rank, found_by, f.ranks[0], f.scores[0], f.ranks[1], f.scores[1]))
-        return hits
+        # The request depth is the fusion window, widened to reach the requested page.
+        return fused_hits(lexical, dense, self.fusion, size)

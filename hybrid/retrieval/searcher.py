@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-
 import numpy as np
 
 from hybrid.encoders import Encoder, check_fingerprint, resolve_instruction
 from hybrid.retrieval.request import BadRequestError, SearchRequest
 from hybrid.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
-from hybrid.retrieval.types import Hit, SearchBackend, SearchResponse
-
-SNIPPET_CHARS = 300
+from hybrid.retrieval.types import Hit, SearchBackend, SearchResponse, StoredDocument
 
 
 class Searcher:
@@ -52,13 +48,24 @@ class Searcher:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         ranked = self.retrieve(request)
-        page = ranked[request.offset : request.offset + request.k]
+        page = page_of(ranked, request)
         stored = self.backend.fetch([h.doc_id for h in page])
-        hits = []
-        for hit in page:
-            doc = stored.get(hit.doc_id)
-            if doc is not None:
-                hit = replace(hit, title=doc.title, text=doc.text, metadata=doc.metadata)
-            hits.append(hit)
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(self.index, request.mode, tuple(hits), request.offset, len(ranked), took)
+        return response_for(self.index, request, ranked, with_documents(page, stored), started)
+
+
+def page_of(ranked: list[Hit], request: SearchRequest) -> list[Hit]:
+    return ranked[request.offset : request.offset + request.k]
+
+
+def with_documents(page: list[Hit], stored: dict[str, StoredDocument]) -> list[Hit]:
+    """The page's hits with title, text and metadata filled in from the stored documents."""
+    hits = []
+    for hit in page:
+        doc = stored.get(hit.doc_id)
+        hits.append(hit if doc is None else hit._replace(title=doc.title, text=doc.text, metadata=doc.metadata))
+    return hits
+
+
+def response_for(index: str, request: SearchRequest, ranked: list[Hit], hits: list[Hit], started: float) -> SearchResponse:
+    took = (time.perf_counter() - started) * 1000
+    return SearchResponse(index, request.mode, tuple(hits), request.offset, len(ranked), took)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, BackendError, IndexNotFoundError
+from hybrid.backends.base import BackendError, IndexNotFoundError
+from hybrid.backends.opensearch.async_search import stored_document
 from hybrid.backends.opensearch.mapping import stored_meta
 from hybrid.backends.opensearch.queries import bm25_body, knn_body, msearch_body, response_error, run_of
 from hybrid.documents import MetadataFields
@@ -75,14 +76,7 @@ class OpenSearchSearch:
         if not ids:
             return {}
         response = self.client.mget(index=self.index, body={"ids": ids}, _source_excludes=["vector"])
-        out: dict[str, StoredDocument] = {}
-        for doc in response["docs"]:
-            if doc.get("found"):
-                source = dict(doc["_source"])
-                source.pop(ID_FIELD, None)
-                title, text = str(source.pop(TITLE_FIELD, "")), str(source.pop(TEXT_FIELD, ""))
-                out[doc["_id"]] = StoredDocument(title, text, source)
-        return out
+        return {d["_id"]: stored_document(d["_source"]) for d in response["docs"] if d.get("found")}
 
     def count(self) -> int:
         self._index_meta()

@@ -1,0 +1,93 @@
+"""Micro-batching of query embeddings across concurrent requests.
+
+Requests that arrive within a short window (default 5 ms) are embedded in one model call, grouped
+by instruction. Model calls run on one dedicated thread, never on the event loop. With batching off,
+each request makes its own model call on that same thread (the comparison the load benchmark makes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from hybrid.encoders import Encoder
+
+_Item = tuple[str, str | None, "asyncio.Future[np.ndarray]"]
+
+
+class QueryEmbedder:
+    def __init__(self, encoder: Encoder, *, enabled: bool = True, window_ms: float = 5.0, max_batch: int = 64) -> None:
+        self.encoder = encoder
+        self.enabled = enabled
+        self.window_s = window_ms / 1000
+        self.max_batch = max_batch
+        self.batches = 0  # model calls made (for tests and the benchmark)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-encoder")
+        self._queue: asyncio.Queue[_Item] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _encode(self, texts: list[str], instruction: str | None) -> np.ndarray:
+        self.batches += 1
+        return self.encoder.encode_queries(texts, instruction=instruction, show_progress=False)
+
+    async def start(self) -> None:
+        if self.enabled and self._task is None:
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._run(), name="hybrid-query-batcher")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def embed(self, text: str, instruction: str | None) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        if not self.enabled or self._queue is None:
+            vectors = await loop.run_in_executor(self._executor, self._encode, [text], instruction)
+            return vectors[0]
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        await self._queue.put((text, instruction, future))
+        return await future
+
+    async def _collect(self) -> list[_Item]:
+        assert self._queue is not None
+        batch = [await self._queue.get()]
+        deadline = asyncio.get_running_loop().time() + self.window_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            groups: dict[str | None, list[_Item]] = {}
+            for item in batch:
+                groups.setdefault(item[1], []).append(item)
+            for instruction, items in groups.items():
+                live = [item for item in items if not item[2].done()]  # a cancelled request needs no vector
+                if not live:
+                    continue
+                try:
+                    vectors = await loop.run_in_executor(self._executor, self._encode, [t for t, _, _ in live], instruction)
+                except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
+                    for _, _, future in live:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), vector in zip(live, vectors):
+                    if not future.done():
+                        future.set_result(vector)
