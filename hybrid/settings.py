@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     proxy_api_keys: list[SecretStr] = Field(default_factory=list)  # empty: no API key required
     proxy_cors_origins: list[str] = Field(default_factory=list)
     proxy_batching: bool = True
-    proxy_batch_window_ms: float = 5.0
+    proxy_batch_window_ms: float = 0.0  # 0: continuous batching, no added wait
     proxy_timeout_s: float = 5.0  # per OpenSearch call; past it the proxy answers 503
 
     @classmethod

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--index", help="default index (default: settings 'index')")
     p.add_argument("--model", help="encoder for query embeddings (default: settings 'model', minilm)")
     p.add_argument("--no-batching", action="store_true", help="one model call per request (no micro-batching)")
-    p.add_argument("--batch-window-ms", type=float, help="micro-batching window (default 5 ms)")
+    p.add_argument("--batch-window-ms", type=float, help="extra wait for more queries per batch (default 0: continuous batching)")
     p.add_argument("--cors-origin", action="append", dest="cors", help="allowed CORS origin; repeatable")
     p.add_argument("--log-level", default="info")
     add_connection_flags(p)

@@ -1,8 +1,10 @@
 """Micro-batching of query embeddings across concurrent requests.
 
-Requests that arrive within a short window (default 5 ms) are embedded in one model call, grouped
-by instruction. Model calls run on one dedicated thread, never on the event loop. With batching off,
-each request makes its own model call on that same thread (the comparison the load benchmark makes).
+Continuous batching: while one model call runs, new requests queue up; the next call takes all of
+them (up to ``max_batch``), grouped by instruction. A lone request is embedded at once, so batching
+adds no latency at low load; ``window_ms`` > 0 additionally waits that long for company. Model calls
+run on one dedicated thread, never on the event loop. With batching off, each request makes its own
+model call on that same thread (the comparison the load benchmark makes).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ _Item = tuple[str, str | None, "asyncio.Future[np.ndarray]"]
 
 
 class QueryEmbedder:
-    def __init__(self, encoder: Encoder, *, enabled: bool = True, window_ms: float = 5.0, max_batch: int = 64) -> None:
+    def __init__(self, encoder: Encoder, *, enabled: bool = True, window_ms: float = 0.0, max_batch: int = 64) -> None:
         self.encoder = encoder
         self.enabled = enabled
         self.window_s = window_ms / 1000
@@ -59,8 +61,10 @@ class QueryEmbedder:
     async def _collect(self) -> list[_Item]:
         assert self._queue is not None
         batch = [await self._queue.get()]
+        while len(batch) < self.max_batch and not self._queue.empty():  # everything already waiting
+            batch.append(self._queue.get_nowait())
         deadline = asyncio.get_running_loop().time() + self.window_s
-        while len(batch) < self.max_batch:
+        while len(batch) < self.max_batch and self.window_s > 0:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 break
