@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,12 +58,6 @@ async def _load(url: str, concurrency: int, requests: int, seconds: float, queri
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_ready(url: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -97,6 +90,7 @@ def main() -> None:
         return
 
     from bench.ingest_throughput import _node_url
+    from hybrid.local_opensearch.node import free_port
 
     node_url, node = _node_url()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HYBRID_OPENSEARCH_URL": node_url}
@@ -107,7 +101,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "hybrid", "ingest", "sample", "--index", index, "--replicas", "0",
                         "--quiet", "--rejects", os.devnull], env=env, check=True)
         for batching in (True, False):
-            port = _free_port()
+            port = free_port()
             cmd = [sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index, "--log-level", "warning"]
             if not batching:
                 cmd.append("--no-batching")

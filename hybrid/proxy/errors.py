@@ -9,26 +9,27 @@ from hybrid.backends.base import BackendError, IndexNotFoundError
 from hybrid.encoders import FingerprintMismatchError
 from hybrid.retrieval import BadRequestError
 
+
 def _problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": detail})
 
 
+# Domain error -> HTTP status; the message goes out as the JSON "detail".
+STATUS: dict[type[Exception], int] = {
+    BadRequestError: 422,
+    IndexNotFoundError: 404,
+    FingerprintMismatchError: 409,
+    BackendError: 502,
+}
+
+
 def install(app: FastAPI) -> None:
-    @app.exception_handler(BadRequestError)
-    async def bad_request(_: Request, exc: BadRequestError) -> JSONResponse:
-        return _problem(422, str(exc))
+    for error, status in STATUS.items():
 
-    @app.exception_handler(IndexNotFoundError)
-    async def not_found(_: Request, exc: IndexNotFoundError) -> JSONResponse:
-        return _problem(404, str(exc))
+        async def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return _problem(status, str(exc))
 
-    @app.exception_handler(FingerprintMismatchError)
-    async def mismatch(_: Request, exc: FingerprintMismatchError) -> JSONResponse:
-        return _problem(409, str(exc))
-
-    @app.exception_handler(BackendError)
-    async def backend(_: Request, exc: BackendError) -> JSONResponse:
-        return _problem(502, str(exc))
+        app.add_exception_handler(error, handler)
 
     from opensearchpy.exceptions import ConnectionError as OSConnectionError
     from opensearchpy.exceptions import TransportError

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from hybrid.local_opensearch.node import free_port
 from tests.integration.test_proxy import ingest_sample
 
 pytestmark = pytest.mark.opensearch
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def served(opensearch_client, opensearch_url: str, minilm, tmp_path_factory: pyt
     folder = tmp_path_factory.mktemp("served")
     index = f"test-served-{os.getpid()}"
     ingest_sample(opensearch_client, index, minilm, folder, limit=120)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": opensearch_url}
     server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
                                "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
