@@ -6,11 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import eval_cmd, ingest_cmd, opensearch_cmd, search_cmd, serve_cmd
+from hybrid.cli import eval_cmd, ingest_cmd, mine_cmd, opensearch_cmd, search_cmd, serve_cmd
 
 # Subcommands that later work fills in; until then they say so instead of pretending.
 PLANNED: dict[str, tuple[str, str]] = {
-    "mine": ("mine BM25 hard negatives for training", "#7"),
     "train": ("fine-tune the dense encoder", "#7"),
     "synth": ("synthetic training queries from a causal LM", "#7"),
 }
@@ -27,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     search_cmd.register(sub)
     eval_cmd.register(sub)
     serve_cmd.register(sub)
+    mine_cmd.register(sub)
     for name, (summary, issue) in PLANNED.items():
         planned = sub.add_parser(name, help=f"{summary} (not yet available)", description=f"{summary}. Not yet available ({issue}).")
         planned.set_defaults(handler=_not_yet, planned=(name, issue))

@@ -70,6 +70,9 @@ class SearchBackend(Protocol):
     def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
         """Both runs; OpenSearch answers them in one ``_msearch`` round trip."""
 
+    def lexical_many(self, queries: list[str], size: int) -> list[Run]:
+        """BM25 runs for many queries (OpenSearch: one ``_msearch``); used to mine training negatives."""
+
     def fetch(self, ids: list[str]) -> dict[str, StoredDocument]: ...
 
     def count(self) -> int: ...

@@ -105,6 +105,9 @@ class EmbeddedSearch:
         return (_top(self._lexical_scores(query), mask, size, self.ids, positive_only=True),
                 _top(self._dense_scores(vector), mask, size, self.ids, positive_only=False))
 
+    def lexical_many(self, queries: list[str], size: int) -> list[Run]:
+        return [self.lexical(q, size, ()) for q in queries]
+
     def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
         out = {}
         for doc_id in ids:

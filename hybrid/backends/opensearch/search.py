@@ -72,6 +72,18 @@ class OpenSearchSearch:
                 raise BackendError(f"the {side} half of the hybrid query failed: {error}")
         return run_of(responses[0]), run_of(responses[1])
 
+    def lexical_many(self, queries: list[str], size: int) -> list[Run]:
+        self._index_meta()
+        if not queries:
+            return []
+        body = msearch_body(self.index, [bm25_body(q, size, ()) for q in queries])
+        responses = self.client.msearch(body=body)["responses"]
+        for query, response in zip(queries, responses):
+            error = response_error(response)
+            if error:
+                raise BackendError(f"BM25 for {query[:60]!r} failed: {error}")
+        return [run_of(r) for r in responses]
+
     def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
         if not ids:
             return {}
