@@ -163,12 +163,15 @@ def run_ingest(
             summary.rejected += len(writer.failures)
             summary.indexed = writer.written
             target.finish(force_merge=options.force_merge)
-        except BaseException:
+        except BaseException as exc:
             if writer.is_alive():
                 # Let the batches already encoded reach the index: a rerun then skips them.
                 writer.jobs.put(None)
                 writer.join(timeout=120)
             target.abort()
+            if isinstance(exc, Exception) and not isinstance(exc, IngestError):
+                # A lost cluster, a full disk, an encoder failure: one clear error; the cause stays attached.
+                raise IngestError(f"stopped by {type(exc).__name__}: {exc}") from exc
             raise
         finally:
             progress.close()

@@ -19,7 +19,7 @@ from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
 from hybrid.encoders import FingerprintMismatchError, load_encoder, passage_text
-from ingest.pipeline import IngestOptions, run_ingest
+from ingest.pipeline import IngestError, IngestOptions, run_ingest
 from ingest.sources import FieldMap, open_source
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
@@ -118,8 +118,9 @@ def test_other_encoder_refused_then_reindex_swaps_alias(opensearch_client, index
 
     from ingest.sources import Source
 
-    with pytest.raises(Boom):
+    with pytest.raises(IngestError, match="stopped by Boom") as stopped:
         _ingest(opensearch_client, index_name, Source(failing(), FieldMap.beir(), "beir"), other, tmp_path, reindex=True)
+    assert isinstance(stopped.value.__cause__, Boom)
     assert list(opensearch_client.indices.get_alias(name=index_name)) == [first.physical]
     assert len(_ids(opensearch_client, index_name)) == 20
 
@@ -165,3 +166,53 @@ def test_sigkill_mid_ingest_then_rerun_gives_exact_set(opensearch_client, opense
     assert _ids(opensearch_client, index_name) == expected  # none lost, none duplicated
     assert summary["skipped"] >= indexed and summary["skipped"] + summary["indexed"] == total
     assert summary["index_count"] == total
+
+
+def test_node_restart_mid_ingest_then_rerun_gives_exact_set(minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from opensearchpy import OpenSearch
+
+    from hybrid.local_opensearch import Manager
+    from hybrid.settings import load_settings
+
+    settings = load_settings()
+    manager = Manager(settings.cache_dir, settings.opensearch_home)
+    name = f"pytest-restart-{os.getpid()}"
+    info = manager.start(name, heap_mb=256, timeout_s=180)
+    try:
+        client = OpenSearch(hosts=[info.url], timeout=10)
+        watcher = OpenSearch(hosts=[info.url], timeout=5)
+        stopped_at: list[int] = []
+
+        def stop_when_loading() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                try:
+                    if watcher.indices.exists_alias(name="restart"):
+                        watcher.indices.refresh(index="restart")
+                        count = watcher.count(index="restart")["count"]
+                        if count >= 64:
+                            stopped_at.append(count)
+                            manager.node(name).stop()
+                            return
+                except Exception:  # noqa: BLE001 - the index may not exist yet
+                    continue
+
+        killer = threading.Thread(target=stop_when_loading)
+        killer.start()
+        with pytest.raises(IngestError):
+            _ingest(client, "restart", open_source(sample_dir()), minilm, tmp_path)
+        killer.join(timeout=130)
+        assert stopped_at and stopped_at[0] < 400, "the node was not stopped mid-ingest"
+
+        manager.start(name, port=info.http_port, heap_mb=256, timeout_s=180)
+        client = OpenSearch(hosts=[info.url], timeout=30)
+        summary, target = _ingest(client, "restart", open_source(sample_dir()), minilm, tmp_path)
+        assert summary.skipped >= stopped_at[0] and summary.skipped + summary.indexed == 400
+        assert _ids(client, "restart") == sorted(d.id for d in iter_corpus(sample_dir()))
+        settings_after = client.indices.get_settings(index=target.physical)[target.physical]["settings"]["index"]
+        assert settings_after["refresh_interval"] == "1s"  # restored by the rerun
+    finally:
+        manager.node(name).purge()

@@ -183,7 +183,7 @@ class OpenSearchTarget:
                 self.client.indices.update_aliases(body={"actions": actions})
 
     def abort(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while True:
             try:
                 self._restore_settings()

@@ -15,7 +15,7 @@ from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
 from hybrid.documents import RawRecord
 from hybrid.encoders import FingerprintMismatchError, load_encoder, passage_text
-from ingest.pipeline import IngestOptions, run_ingest
+from ingest.pipeline import IngestError, IngestOptions, run_ingest
 from ingest.sources import FieldMap, Source, open_source
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
@@ -84,7 +84,7 @@ def _interrupted(source: Source, after: int) -> Source:
 
 
 def test_interrupted_ingest_resumes_to_exact_set(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(_Interrupt):
+    with pytest.raises(IngestError, match="stopped by _Interrupt"):
         _ingest(tmp_path, _interrupted(open_source(sample_dir()), after=70), tiny, limit=120)
     partial = _stored_ids(tmp_path)
     assert 0 < len(partial) <= 70
