@@ -7,9 +7,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, BackendError, IndexNotFoundError
-from hybrid.backends.opensearch.mapping import stored_meta
-from hybrid.backends.opensearch.queries import bm25_body, knn_body, msearch_body, response_error, run_of
+from hybrid.backends.base import IndexNotFoundError
+from hybrid.backends.opensearch.queries import (
+    HYBRID_LABELS,
+    bm25_body,
+    hybrid_bodies,
+    index_meta,
+    knn_body,
+    msearch_body,
+    msearch_runs,
+    run_of,
+    stored_document,
+)
 from hybrid.documents import MetadataFields
 from hybrid.encoders import Fingerprint
 from hybrid.retrieval.fusion import Run
@@ -18,12 +27,6 @@ from hybrid.retrieval.types import StoredDocument
 
 if TYPE_CHECKING:
     from opensearchpy import AsyncOpenSearch
-
-
-def stored_document(source: dict[str, object]) -> StoredDocument:
-    source = dict(source)
-    source.pop(ID_FIELD, None)
-    return StoredDocument(str(source.pop(TITLE_FIELD, "")), str(source.pop(TEXT_FIELD, "")), source)  # type: ignore[arg-type]
 
 
 class AsyncOpenSearchSearch:
@@ -40,10 +43,7 @@ class AsyncOpenSearchSearch:
                 response = await self.client.indices.get_mapping(index=self.index)
             except NotFoundError:
                 raise IndexNotFoundError(f"index {self.index!r} does not exist") from None
-            block = stored_meta(response, next(iter(response)))
-            if block is None:
-                raise BackendError(f"index {self.index!r} was not built by hybrid (no _meta.hybrid in its mapping)")
-            self._meta = block
+            self._meta = index_meta(response, self.index)
         return self._meta
 
     async def fingerprint(self) -> Fingerprint:
@@ -59,13 +59,9 @@ class AsyncOpenSearchSearch:
         return run_of(await self.client.search(index=self.index, body=knn_body(vector, size, filters)))
 
     async def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
-        bodies = [bm25_body(query, size, filters), knn_body(vector, size, filters)]
-        responses = (await self.client.msearch(body=msearch_body(self.index, bodies)))["responses"]
-        for side, response in zip(("bm25", "k-NN"), responses):
-            error = response_error(response)
-            if error:
-                raise BackendError(f"the {side} half of the hybrid query failed: {error}")
-        return run_of(responses[0]), run_of(responses[1])
+        body = msearch_body(self.index, hybrid_bodies(query, vector, size, filters))
+        lexical, dense = msearch_runs(await self.client.msearch(body=body), HYBRID_LABELS)
+        return lexical, dense
 
     async def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
         if not ids:

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD, BackendError
+from hybrid.backends.opensearch.mapping import stored_meta
 from hybrid.retrieval.fusion import Run
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
+from hybrid.retrieval.types import StoredDocument
 
 # Ids come from doc values; no stored fields (and so no _source decompression) are read per hit.
 IDS_ONLY: dict[str, object] = {"stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
@@ -72,3 +74,36 @@ def response_error(response: Mapping[str, object]) -> str | None:
         root = (error.get("root_cause") or [{}])[0]
         return str(root.get("reason") or error.get("reason") or error)
     return str(error)
+
+
+def index_meta(mapping_response: Mapping[str, object], index: str) -> dict[str, object]:
+    """The ``_meta.hybrid`` block of ``GET index/_mapping``; refuses an index hybrid did not build."""
+    block = stored_meta(mapping_response, next(iter(mapping_response)))
+    if block is None:
+        raise BackendError(f"index {index!r} was not built by hybrid (no _meta.hybrid in its mapping)")
+    return block
+
+
+def hybrid_bodies(query: str, vector: np.ndarray, size: int, filters: Sequence[Filter]) -> list[dict[str, object]]:
+    """The two sub-queries of a hybrid search, in the order (bm25, k-NN)."""
+    return [bm25_body(query, size, filters), knn_body(vector, size, filters)]
+
+
+def msearch_runs(msearch_response: Mapping[str, object], labels: Sequence[str]) -> list[Run]:
+    """One run per ``_msearch`` item; a failed item raises, naming its label."""
+    responses = msearch_response["responses"]  # type: ignore[index]
+    for label, response in zip(labels, responses):
+        error = response_error(response)
+        if error:
+            raise BackendError(f"{label} failed: {error}")
+    return [run_of(r) for r in responses]
+
+
+def stored_document(source: Mapping[str, object]) -> StoredDocument:
+    """A document's ``_source`` as title, text and the remaining metadata."""
+    fields = dict(source)
+    fields.pop(ID_FIELD, None)
+    return StoredDocument(str(fields.pop(TITLE_FIELD, "")), str(fields.pop(TEXT_FIELD, "")), fields)  # type: ignore[arg-type]
+
+
+HYBRID_LABELS = ("the bm25 half of the hybrid query", "the k-NN half of the hybrid query")

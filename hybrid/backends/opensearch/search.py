@@ -6,10 +6,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, IndexNotFoundError
-from hybrid.backends.opensearch.async_search import stored_document
-from hybrid.backends.opensearch.mapping import stored_meta
-from hybrid.backends.opensearch.queries import bm25_body, knn_body, msearch_body, response_error, run_of
+from hybrid.backends.base import IndexNotFoundError
+from hybrid.backends.opensearch.queries import (
+    HYBRID_LABELS,
+    bm25_body,
+    hybrid_bodies,
+    index_meta,
+    knn_body,
+    msearch_body,
+    msearch_runs,
+    run_of,
+    stored_document,
+)
 from hybrid.documents import MetadataFields
 from hybrid.encoders import Fingerprint
 from hybrid.retrieval.fusion import Run
@@ -34,11 +42,7 @@ class OpenSearchSearch:
                 response = self.client.indices.get_mapping(index=self.index)
             except NotFoundError:
                 raise IndexNotFoundError(f"index {self.index!r} does not exist on {self._where()}") from None
-            physical = next(iter(response))
-            block = stored_meta(response, physical)
-            if block is None:
-                raise BackendError(f"index {self.index!r} was not built by hybrid (no _meta.hybrid in its mapping)")
-            self._meta = block
+            self._meta = index_meta(response, self.index)
         return self._meta
 
     def _where(self) -> str:
@@ -64,25 +68,16 @@ class OpenSearchSearch:
 
     def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
         self._index_meta()
-        bodies = [bm25_body(query, size, filters), knn_body(vector, size, filters)]
-        responses = self.client.msearch(body=msearch_body(self.index, bodies))["responses"]
-        for side, response in zip(("bm25", "k-NN"), responses):
-            error = response_error(response)
-            if error:
-                raise BackendError(f"the {side} half of the hybrid query failed: {error}")
-        return run_of(responses[0]), run_of(responses[1])
+        body = msearch_body(self.index, hybrid_bodies(query, vector, size, filters))
+        lexical, dense = msearch_runs(self.client.msearch(body=body), HYBRID_LABELS)
+        return lexical, dense
 
     def lexical_many(self, queries: list[str], size: int) -> list[Run]:
         self._index_meta()
         if not queries:
             return []
         body = msearch_body(self.index, [bm25_body(q, size, ()) for q in queries])
-        responses = self.client.msearch(body=body)["responses"]
-        for query, response in zip(queries, responses):
-            error = response_error(response)
-            if error:
-                raise BackendError(f"BM25 for {query[:60]!r} failed: {error}")
-        return [run_of(r) for r in responses]
+        return msearch_runs(self.client.msearch(body=body), [f"BM25 for {q[:60]!r}" for q in queries])
 
     def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
         if not ids:
