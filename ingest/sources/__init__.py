@@ -46,11 +46,11 @@ def open_source(path: Path, fmt: SourceFormat = "auto", fields: FieldMap | None 
         fmt = detect_format(path)
     if fmt == "beir":
         corpus = path / "corpus.jsonl" if path.is_dir() else path
-        return Source(read_jsonl(corpus, FieldMap.beir()), fields or FieldMap.beir(), fmt)
+        return Source(read_jsonl(corpus), fields or FieldMap.beir(), fmt)
     if fmt == "jsonl":
-        return Source(read_jsonl(path, fields or FieldMap()), fields or FieldMap(), fmt)
+        return Source(read_jsonl(path), fields or FieldMap(), fmt)
     if fmt == "csv":
-        return Source(read_csv(path, fields or FieldMap()), fields or FieldMap(), fmt)
+        return Source(read_csv(path), fields or FieldMap(), fmt)
     if fmt == "pubmed":
         files = sorted(p for p in path.iterdir() if p.name.endswith((".xml", ".xml.gz"))) if path.is_dir() else [path]
         records = (record for f in files for record in read_pubmed(f))

@@ -56,9 +56,10 @@ def _excerpt(raw: bytes) -> str:
     return raw[:200].decode("utf-8", errors="backslashreplace").rstrip("\n")
 
 
-def read_jsonl(path: Path, fields: FieldMap) -> Iterator[RawRecord]:
-    """One record per line; a line that is not UTF-8 or not a JSON object is a parse error, not a crash."""
-    del fields  # mapping is applied by validation; kept for a uniform reader signature
+def read_jsonl(path: Path) -> Iterator[RawRecord]:
+    """One record per line; a line that is not UTF-8 or not a JSON object is a parse error, not a crash.
+
+    Records keep their source field names; the FieldMap is applied by validation."""
     with _open_binary(path) as fh:
         for number, raw in enumerate(fh, start=1):
             position = f"{path.name}:{number}"
@@ -85,9 +86,8 @@ def _has_undecodable(row: dict[str, str | None]) -> bool:
     return any(v is not None and any("\udc80" <= ch <= "\udcff" for ch in v) for v in row.values())
 
 
-def read_csv(path: Path, fields: FieldMap) -> Iterator[RawRecord]:
+def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV (TSV by extension) with a header row; a row with bytes that are not UTF-8 is a parse error."""
-    del fields
     delimiter = "\t" if ".tsv" in path.name else ","
     with _open_binary(path) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
