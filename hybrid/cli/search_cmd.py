@@ -9,7 +9,7 @@ import sys
 from hybrid.backends.base import BackendError
 from hybrid.backends.factory import search_backend
 from hybrid.cli.common import add_connection_flags, settings_from
-from hybrid.encoders import PRESETS, Encoder, EncoderError, Fingerprint, load_encoder
+from hybrid.encoders import Encoder, EncoderError, Fingerprint, available_presets, load_encoder
 from hybrid.retrieval import MODES, BadRequestError, FusionConfig, SearchRequest, SearchResponse, Searcher
 from hybrid.retrieval import merge_ranges, parse_filter
 from hybrid.settings import Settings
@@ -50,11 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def encoder_for_index(settings: Settings, fingerprint: Fingerprint, explicit: str | None) -> Encoder:
     """The encoder asked for, else the preset whose model built the index, else the settings' model."""
     if explicit is None:
-        for name, (_, build) in PRESETS.items():
-            try:
-                spec = build()
-            except EncoderError:
-                continue
+        for name, spec in available_presets():
             if spec.model_id == fingerprint.model_id and spec.quantize == fingerprint.quantize:
                 return load_encoder(name, device=settings.device)
     return load_encoder(explicit or settings.model, device=settings.device)

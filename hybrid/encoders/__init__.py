@@ -18,12 +18,13 @@ from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderError, EncoderLoadError, FingerprintMismatchError
 from hybrid.encoders.fingerprint import Fingerprint, check_fingerprint
 from hybrid.encoders.instructions import BMRETRIEVER_INSTRUCTIONS, resolve_instruction
-from hybrid.encoders.presets import PRESETS, preset
+from hybrid.encoders.presets import PRESETS, available_presets, preset
 from hybrid.encoders.spec import EncoderSpec, bmretriever_spec, passage_text
 
 __all__ = [
     "BMRETRIEVER_INSTRUCTIONS",
     "PRESETS",
+    "available_presets",
     "Encoder",
     "EncoderError",
     "EncoderLoadError",
@@ -61,11 +62,7 @@ def _spec_for_path(path: Path, kind: str | None, options: dict[str, object]) -> 
 
 
 def _spec_for_hub(name: str, kind: str | None, options: dict[str, object]) -> EncoderSpec:
-    for _, build in PRESETS.values():
-        try:
-            candidate = build()
-        except EncoderLoadError:
-            continue
+    for _, candidate in available_presets():
         if candidate.model_id == name and candidate.gguf_file is None:
             return candidate.replace(**options)
     if kind is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hybrid.encoders.errors import EncoderLoadError
@@ -68,3 +68,12 @@ def preset(name: str) -> EncoderSpec:
     except KeyError:
         raise EncoderLoadError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}") from None
     return build()
+
+
+def available_presets() -> Iterator[tuple[str, EncoderSpec]]:
+    """Every preset whose spec can be built here (offline ones need their package installed)."""
+    for name, (_, build) in PRESETS.items():
+        try:
+            yield name, build()
+        except EncoderLoadError:
+            continue
