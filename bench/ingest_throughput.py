@@ -102,11 +102,10 @@ def _node_url() -> tuple[str, object | None]:
     url = os.environ.get("HYBRID_OPENSEARCH_URL")
     if url:
         return url, None
-    from hybrid.local_opensearch import Manager
+    from hybrid.local_opensearch import manager_for
     from hybrid.settings import load_settings
 
-    settings = load_settings()
-    manager = Manager(settings.cache_dir, settings.opensearch_home)
+    manager = manager_for(load_settings())
     manager.install()
     info = manager.start("bench-ingest", heap_mb=1024, timeout_s=240)
     return info.url, manager.node("bench-ingest")

@@ -58,19 +58,6 @@ async def _load(url: str, concurrency: int, requests: int, seconds: float, queri
     }
 
 
-def _wait_ready(url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"proxy at {url} not ready after {timeout}s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="per load level")
@@ -91,6 +78,7 @@ def main() -> None:
 
     from bench.ingest_throughput import _node_url
     from hybrid.local_opensearch.node import free_port
+    from hybrid.proxy.probe import wait_until_ready
 
     node_url, node = _node_url()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HYBRID_OPENSEARCH_URL": node_url}
@@ -108,7 +96,8 @@ def main() -> None:
             server = subprocess.Popen(cmd, env=env)
             servers.append(server)
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url)
+            if not wait_until_ready(url, timeout_s=180):
+                raise RuntimeError(f"proxy at {url} not ready after 180 s")
             subprocess.run([sys.executable, __file__, "--client", url, "4", "--requests", "40"], env=env,
                            check=True, capture_output=True)  # warm-up
             for concurrency in args.concurrency:

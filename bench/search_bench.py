@@ -57,13 +57,11 @@ def main() -> None:
     from hybrid.backends.embedded.search import EmbeddedSearch
     from hybrid.backends.embedded.target import EmbeddedTarget
     from hybrid.backends.opensearch.client import make_client
-    from hybrid.backends.opensearch.queries import bm25_body, knn_body
     from hybrid.backends.opensearch.search import OpenSearchSearch
-    from hybrid.backends.opensearch.server_side import ensure_pipeline, server_side_hybrid
     from hybrid.backends.opensearch.target import OpenSearchTarget
     from hybrid.encoders import load_encoder
     from hybrid.evaluation import collect_runs, evaluate_modes, load_split
-    from hybrid.retrieval import FusionConfig, SearchRequest, Searcher
+    from hybrid.retrieval import FusionConfig, Searcher
     from hybrid.settings import load_settings
 
     url, node = _node_url()
@@ -93,8 +91,7 @@ def main() -> None:
                 for mode, m in metrics.items():
                     print(f"{name:11} {mode:7} {m['nDCG@10']:8.4f} {m['R@100']:7.4f} {m['RR@10']:7.4f} {m['AP']:7.4f}")
 
-            report["latency_ms"] = _latency(client, searchers["opensearch"], encoder, queries, args,
-                                            bm25_body, knn_body, SearchRequest, ensure_pipeline, server_side_hybrid)
+            report["latency_ms"] = _latency(client, searchers["opensearch"], encoder, queries, args)
     finally:
         client.indices.delete(index=f"{args.index}*", ignore_unavailable=True)
         if node is not None:
@@ -104,8 +101,11 @@ def main() -> None:
     print(f"\nwrote {args.out}")
 
 
-def _latency(client, searcher, encoder, queries, args, bm25_body, knn_body, SearchRequest,  # type: ignore[no-untyped-def]
-             ensure_pipeline, server_side_hybrid) -> dict[str, dict[str, float]]:
+def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    from hybrid.backends.opensearch.queries import bm25_body, knn_body
+    from hybrid.backends.opensearch.server_side import ensure_pipeline, server_side_hybrid
+    from hybrid.retrieval import SearchRequest
+
     texts = list(queries.values())[: args.latency_queries]
     vectors = encoder.encode_queries(texts)
     backend = searcher.backend

@@ -109,11 +109,10 @@ def opensearch_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _local_manager_node() -> Iterator[str]:
-    from hybrid.local_opensearch import Manager, ManagerError
+    from hybrid.local_opensearch import ManagerError, manager_for
     from hybrid.settings import load_settings
 
-    settings = load_settings()
-    manager = Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url)
+    manager = manager_for(load_settings())
     name = f"pytest-{os.getpid()}"
     try:
         manager.install()

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hybrid.local_opensearch import Manager, ManagerError, NodeStartError
+from hybrid.local_opensearch import Manager, ManagerError, NodeStartError, manager_for
 from hybrid.settings import load_settings
 
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _manager(args: argparse.Namespace) -> Manager:
     settings = load_settings(Path(args.config) if args.config else None)
-    return Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url)
+    return manager_for(settings)
 
 
 def _fail(exc: ManagerError) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid.local_opensearch.artifacts import (
     MAVEN_CENTRAL,
@@ -30,6 +31,9 @@ from hybrid.local_opensearch.errors import (
 from hybrid.local_opensearch.java import JavaRuntime, find_java
 from hybrid.local_opensearch.node import LocalNode, NodeInfo, NodeStatus
 
+if TYPE_CHECKING:
+    from hybrid.settings import Settings
+
 __all__ = [
     "ArtifactError",
     "Installation",
@@ -45,6 +49,7 @@ __all__ = [
     "PortInUseError",
     "default_home",
     "find_java",
+    "manager_for",
 ]
 
 
@@ -125,3 +130,8 @@ class Manager:
         return self.node(name).start(
             installation.dist, installation.version, java, port=port, heap_mb=heap_mb, timeout_s=timeout_s
         )
+
+
+def manager_for(settings: Settings) -> Manager:
+    """The manager the settings describe (cache, home, Maven repository)."""
+    return Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url)

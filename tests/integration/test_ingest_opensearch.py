@@ -173,14 +173,9 @@ def test_node_restart_mid_ingest_then_rerun_gives_exact_set(minilm, tmp_path: Pa
 
     from opensearchpy import OpenSearch
 
-    from hybrid.local_opensearch import Manager
-    from hybrid.settings import load_settings
+    from tests.integration.helpers import dedicated_node
 
-    settings = load_settings()
-    manager = Manager(settings.cache_dir, settings.opensearch_home)
-    name = f"pytest-restart-{os.getpid()}"
-    info = manager.start(name, heap_mb=256, timeout_s=180)
-    try:
+    with dedicated_node("restart") as (manager, name, info):
         client = OpenSearch(hosts=[info.url], timeout=10)
         watcher = OpenSearch(hosts=[info.url], timeout=5)
         stopped_at: list[int] = []
@@ -214,5 +209,3 @@ def test_node_restart_mid_ingest_then_rerun_gives_exact_set(minilm, tmp_path: Pa
         assert _ids(client, "restart") == sorted(d.id for d in iter_corpus(sample_dir()))
         settings_after = client.indices.get_settings(index=target.physical)[target.physical]["settings"]["index"]
         assert settings_after["refresh_interval"] == "1s"  # restored by the rerun
-    finally:
-        manager.node(name).purge()

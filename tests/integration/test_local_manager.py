@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hybrid.cli import main
-from hybrid.local_opensearch import JavaNotFoundError, Manager, PortInUseError
+from hybrid.local_opensearch import JavaNotFoundError, Manager, PortInUseError, manager_for
 from hybrid.settings import load_settings
 
 pytestmark = pytest.mark.opensearch
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.opensearch
 
 @pytest.fixture(scope="module")
 def manager() -> Manager:
-    settings = load_settings()
-    return Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url)
+    return manager_for(load_settings())
 
 
 def test_second_install_uses_cache_without_maven(manager: Manager, monkeypatch: pytest.MonkeyPatch) -> None:

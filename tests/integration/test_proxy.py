@@ -10,35 +10,19 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.target import OpenSearchTarget
-from hybrid.data import sample_dir
 from hybrid.proxy import create_app
 from hybrid.settings import load_settings
-from ingest.pipeline import IngestOptions, run_ingest
-from ingest.sources import FieldMap, open_source
+from tests.integration.helpers import dedicated_node, ingest_sample
 
 pytestmark = pytest.mark.opensearch
-FIELDS = FieldMap(metadata=(("year", "integer"), ("journal", "keyword")))
-
-
-def ingest_sample(client, index: str, encoder, folder: Path, limit: int | None = None) -> None:  # type: ignore[no-untyped-def]
-    path = folder / "with-meta.jsonl"
-    with path.open("w") as fh:
-        for line in (sample_dir() / "corpus.jsonl").read_text().splitlines():
-            row = json.loads(line)
-            fh.write(json.dumps({"id": row["_id"], "title": row["title"], "text": row["text"],
-                                 "year": 2000 + int(row["_id"]) % 20, "journal": f"J{int(row['_id']) % 3}"}) + "\n")
-    run_ingest(open_source(path, "jsonl", FIELDS), index=index, encoder=encoder, target=OpenSearchTarget(client),
-               rejects_path=folder / "rejects.jsonl", metadata_fields=dict(FIELDS.metadata),
-               index_options=IndexOptions(replicas=0), options=IngestOptions(batch_size=64, limit=limit))
 
 
 @pytest.fixture(scope="module")
 def proxy_index(opensearch_client, minilm, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("proxy")
     index = f"test-proxy-{os.getpid()}"
-    ingest_sample(opensearch_client, index, minilm, folder)
+    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder)
     yield index
     opensearch_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
 
@@ -131,14 +115,8 @@ def test_api_key(opensearch_url: str, proxy_index: str, minilm, monkeypatch: pyt
 def test_node_down_is_503_then_recovers(minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from opensearchpy import OpenSearch
 
-    from hybrid.local_opensearch import Manager
-
-    settings = load_settings()
-    manager = Manager(settings.cache_dir, settings.opensearch_home)
-    name = f"pytest-proxy-{os.getpid()}"
-    info = manager.start(name, heap_mb=256, timeout_s=180)
-    try:
-        ingest_sample(OpenSearch(hosts=[info.url]), "down", minilm, tmp_path, limit=30)
+    with dedicated_node("proxy") as (manager, name, info):
+        ingest_sample(OpenSearchTarget(OpenSearch(hosts=[info.url])), "down", minilm, tmp_path, limit=30)
         proxy_settings = load_settings(opensearch_url=info.url, index="down", proxy_timeout_s=2.0)
         with TestClient(create_app(proxy_settings, encoder=minilm)) as api:
             assert api.post("/v1/search", json={"query": "statin"}).status_code == 200
@@ -156,5 +134,3 @@ def test_node_down_is_503_then_recovers(minilm, tmp_path: Path) -> None:  # type
                 time.sleep(0.5)
             assert status == 200  # recovered without restarting the proxy
             assert api.get("/readyz").status_code == 200
-    finally:
-        manager.node(name).purge()

@@ -8,15 +8,15 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hybrid.local_opensearch.node import free_port
-from tests.integration.test_proxy import ingest_sample
+from hybrid.backends.opensearch.target import OpenSearchTarget
+from hybrid.proxy.probe import wait_until_ready
+from tests.integration.helpers import ingest_sample
 
 pytestmark = pytest.mark.opensearch
 
@@ -25,21 +25,13 @@ pytestmark = pytest.mark.opensearch
 def served(opensearch_client, opensearch_url: str, minilm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("served")
     index = f"test-served-{os.getpid()}"
-    ingest_sample(opensearch_client, index, minilm, folder, limit=120)
+    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder, limit=120)
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": opensearch_url}
     server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
                                "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
+    if not wait_until_ready(url, timeout_s=120):
         server.kill()
         pytest.fail(f"proxy did not become ready: {server.stdout.read().decode()[-2000:] if server.stdout else ''}")
     yield url

@@ -3,12 +3,11 @@ errors, and the same evaluation numbers as the embedded backend."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from hybrid.backends.base import IndexNotFoundError, IndexOptions
+from hybrid.backends.base import IndexNotFoundError
 from hybrid.backends.embedded.search import EmbeddedSearch
 from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.backends.opensearch.search import OpenSearchSearch
@@ -18,39 +17,22 @@ from hybrid.data import sample_dir
 from hybrid.encoders import FingerprintMismatchError, load_encoder
 from hybrid.evaluation import collect_runs, evaluate_modes, load_split
 from hybrid.retrieval import BadRequestError, FusionConfig, RangeFilter, SearchRequest, Searcher, TermFilter
-from ingest.pipeline import IngestOptions, run_ingest
-from ingest.sources import FieldMap, open_source
+from tests.integration.helpers import ingest_sample
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
 pytestmark = pytest.mark.opensearch
 QUERY = "statin therapy lowers cholesterol"
 
 
-def _with_metadata(folder: Path) -> Path:
-    """The sample with synthetic filterable metadata: year = 2000 + id % 20, journal = J<id % 3>."""
-    path = folder / "sample-meta.jsonl"
-    with path.open("w") as fh:
-        for doc in iter_corpus(sample_dir()):
-            row = {"id": doc.id, "title": doc.title, "text": doc.text,
-                   "year": 2000 + int(doc.id) % 20, "journal": f"J{int(doc.id) % 3}"}
-            fh.write(json.dumps(row) + "\n")
-    return path
-
-
-FIELDS = FieldMap(metadata=(("year", "integer"), ("journal", "keyword")))
-
-
 @pytest.fixture(scope="module")
 def indexed(opensearch_client, minilm, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The sample in OpenSearch (2 shards) and in the embedded store, same encoder."""
     folder = tmp_path_factory.mktemp("search")
-    source_path = _with_metadata(folder)
     name = f"test-search-{folder.name[-8:].lower().replace('_', '')}"
-    for target in (OpenSearchTarget(opensearch_client), EmbeddedTarget(folder / "embedded")):
-        source = open_source(source_path, "jsonl", FIELDS)
-        run_ingest(source, index=name, encoder=minilm, target=target, rejects_path=folder / "rejects.jsonl",
-                   metadata_fields=dict(FIELDS.metadata), index_options=IndexOptions(shards=2, replicas=0),
-                   options=IngestOptions(batch_size=64))
+    embedded = EmbeddedTarget(folder / "embedded")
+    for target in (OpenSearchTarget(opensearch_client), embedded):
+        ingest_sample(target, name, minilm, folder, shards=2)
+    embedded.close()
     yield name, folder / "embedded"
     opensearch_client.indices.delete(index=f"{name}*", ignore_unavailable=True)
 
