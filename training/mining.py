@@ -24,7 +24,9 @@ import numpy as np
 
 from hybrid.beir import Qrels
 from hybrid.encoders import Encoder, passage_text
+from hybrid.retrieval.fusion import Run
 from hybrid.retrieval.types import SearchBackend, StoredDocument
+from training.examples import example_record
 
 
 @dataclass(frozen=True)
@@ -100,20 +102,27 @@ def mine(
             if not positives:
                 report.without_positives.append(qid)
                 continue
-            candidates = [(d, s, rank) for rank, (d, s) in enumerate(run, start=1)
-                          if rank > config.skip and d not in judged and d in stored]
+            candidates = window(run, judged, config, stored)
             if config.margin is not None and candidates:
                 kept = _guard(encoder, queries[qid], instruction, [stored[p] for p in positives],  # type: ignore[arg-type]
                               candidates, stored, config.margin)
                 report.guarded += len(candidates) - len(kept)
                 candidates = kept
-            rng = random.Random(f"{config.seed}:{qid}")
-            picked = sorted(rng.sample(candidates, min(config.negatives, len(candidates))), key=lambda c: c[2])
             report.examples += 1
-            yield {
-                "query_id": qid,
-                "query": queries[qid],
-                "instruction": instruction,
-                "positives": [_doc(p, stored[p]) for p in positives],
-                "negatives": [{**_doc(d, stored[d]), "bm25_rank": rank, "bm25_score": score} for d, score, rank in picked],
-            }
+            yield example_record(qid, queries[qid], instruction, [_doc(p, stored[p]) for p in positives],
+                                 negative_records(candidates, stored, config, qid))
+
+
+def window(run: Run, exclude: set[str], config: MiningConfig, stored: Mapping[str, StoredDocument]
+           ) -> list[tuple[str, float, int]]:
+    """``(id, score, rank)`` of the run's ranks after ``skip``, without ``exclude`` or unfetchable ids."""
+    return [(d, s, rank) for rank, (d, s) in enumerate(run, start=1)
+            if rank > config.skip and d not in exclude and d in stored]
+
+
+def negative_records(candidates: list[tuple[str, float, int]], stored: Mapping[str, StoredDocument],
+                     config: MiningConfig, key: str) -> list[dict[str, object]]:
+    """``negatives`` of the candidates, drawn reproducibly from the seed and ``key``, in rank order."""
+    rng = random.Random(f"{config.seed}:{key}")
+    picked = sorted(rng.sample(candidates, min(config.negatives, len(candidates))), key=lambda c: c[2])
+    return [{**_doc(d, stored[d]), "bm25_rank": rank, "bm25_score": score} for d, score, rank in picked]

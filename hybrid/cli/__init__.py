@@ -6,13 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import eval_cmd, ingest_cmd, mine_cmd, opensearch_cmd, search_cmd, serve_cmd
-
-# Subcommands that later work fills in; until then they say so instead of pretending.
-PLANNED: dict[str, tuple[str, str]] = {
-    "train": ("fine-tune the dense encoder", "#7"),
-    "synth": ("synthetic training queries from a causal LM", "#7"),
-}
+from hybrid.cli import eval_cmd, ingest_cmd, mine_cmd, opensearch_cmd, search_cmd, serve_cmd, synth_cmd, train_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,16 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cmd.register(sub)
     serve_cmd.register(sub)
     mine_cmd.register(sub)
-    for name, (summary, issue) in PLANNED.items():
-        planned = sub.add_parser(name, help=f"{summary} (not yet available)", description=f"{summary}. Not yet available ({issue}).")
-        planned.set_defaults(handler=_not_yet, planned=(name, issue))
+    train_cmd.register(sub)
+    synth_cmd.register(sub)
     return parser
-
-
-def _not_yet(args: argparse.Namespace) -> int:
-    name, issue = args.planned
-    print(f"hybrid {name}: not yet available in this version (tracked as issue {issue}).", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import torch
+
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
 from hybrid.encoders.errors import EncoderError, EncoderLoadError, FingerprintMismatchError
@@ -102,6 +104,7 @@ def load_encoder(
     precision: Precision = "auto",
     cache_dir: Path | None = None,
     kind: Literal["decoder", "sentence-transformers"] | None = None,
+    dtype: torch.dtype | None = None,
     **options: object,
 ) -> Encoder:
     """Load an encoder by preset name, path, hub name, or spec.
@@ -113,6 +116,7 @@ def load_encoder(
         batch_size: texts per forward pass.
         precision: ``auto`` (bf16 where the hardware has it), ``fp32`` or ``bf16``.
         cache_dir: where de-quantised GGUF copies are kept.
+        dtype: weight dtype (default: bf16 on CUDA, float32 on CPU); training asks for float32.
         kind / options: explicit recipe for free-form models (any ``EncoderSpec`` field).
 
     Raises:
@@ -124,7 +128,7 @@ def load_encoder(
         raise
     except Exception as exc:  # hub lookups, bad option values
         raise EncoderLoadError(f"cannot resolve encoder {name_or_path!r}: {type(exc).__name__}: {exc}") from exc
-    extra: dict[str, object] = {"device": device, "precision": precision}
+    extra: dict[str, object] = {"device": device, "precision": precision, "dtype": dtype}
     if batch_size is not None:
         extra["batch_size"] = batch_size
     try:

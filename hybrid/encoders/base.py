@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,13 +41,20 @@ class Encoder(ABC):
     device: torch.device
 
     def __init__(
-        self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32, precision: Precision = "auto"
+        self,
+        spec: EncoderSpec,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        precision: Precision = "auto",
+        dtype: torch.dtype | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.spec = spec
         self.device = pick_device(device)
-        self.dtype = pick_dtype(self.device)
+        # Training passes float32: optimiser updates in bf16 weights lose most of their precision.
+        self.dtype = dtype or pick_dtype(self.device)
         self.batch_size = batch_size
         if spec.quantize == "int8" and precision == "auto":
             precision = "fp32"  # int8 kernels take float32 activations
@@ -75,6 +83,25 @@ class Encoder(ABC):
     @abstractmethod
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Embed already-templated texts; returns ``(len(texts), dimension)`` float32."""
+
+    # The training interface (training/): the same tokenisation and pooling as inference, with gradients.
+
+    @property
+    @abstractmethod
+    def module(self) -> torch.nn.Module:
+        """The torch module whose parameters training updates."""
+
+    @abstractmethod
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Already-templated texts to a padded batch of token tensors (on the CPU)."""
+
+    @abstractmethod
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Pooled (and, if the spec says so, normalised) embeddings; differentiable outside inference mode."""
+
+    @abstractmethod
+    def save_weights(self, folder: Path) -> None:
+        """Write the weights and tokenizer so that the spec's loader reads them back from ``folder``."""
 
     def encode_queries(
         self,

@@ -33,8 +33,9 @@ class DecoderEncoder(Encoder):
         batch_size: int = 16,
         precision: Precision = "auto",
         cache_dir: Path | None = None,
+        dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__(spec, device=device, batch_size=batch_size, precision=precision)
+        super().__init__(spec, device=device, batch_size=batch_size, precision=precision, dtype=dtype)
         from transformers import AutoModel, AutoTokenizer
 
         source = spec.source
@@ -79,6 +80,16 @@ class DecoderEncoder(Encoder):
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         with torch.inference_mode():
             return self.forward(self.tokenize(texts)).float().cpu().numpy()
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.model
+
+    def save_weights(self, folder: Path) -> None:
+        if hasattr(self.model, "merge_and_unload"):  # a LoRA-wrapped backbone (peft) is merged and saved plain
+            self.model = self.model.merge_and_unload()
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
 
 
 def _weights_identity(spec: EncoderSpec, model: torch.nn.Module) -> str:

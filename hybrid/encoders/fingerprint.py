@@ -23,7 +23,10 @@ def weights_digest(folder: Path) -> str:
     size that agree in both sampled MiB are not a practical risk.
     """
     digest = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    # A training run's folder keeps its resumable checkpoints (and optimiser state) in checkpoints/;
+    # they are not the encoder's weights.
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+                   and "checkpoints" not in p.relative_to(folder).parts[:-1])
     if not files:
         raise ValueError(f"no weight files ({', '.join(WEIGHT_SUFFIXES)}) under {folder}")
     for path in files:

@@ -19,14 +19,20 @@ class SentenceTransformerEncoder(Encoder):
     """Templates (``query: {query}`` for E5-style models) are applied here; the model pools and normalises."""
 
     def __init__(
-        self, spec: EncoderSpec, *, device: str | None = None, batch_size: int = 32, precision: Precision = "auto"
+        self,
+        spec: EncoderSpec,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        precision: Precision = "auto",
+        dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__(spec, device=device, batch_size=batch_size, precision=precision)
+        super().__init__(spec, device=device, batch_size=batch_size, precision=precision, dtype=dtype)
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(spec.source, device=str(self.device), revision=spec.revision)
         self.model.max_seq_length = spec.max_length
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" or dtype is not None:
             self.model.to(self.dtype)
         if spec.quantize == "int8":
             transformer = self.model[0]
@@ -49,3 +55,18 @@ class SentenceTransformerEncoder(Encoder):
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.model
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return dict(self.model.tokenize(texts))
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        features = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        pooled = self.model(features)["sentence_embedding"]
+        return torch.nn.functional.normalize(pooled, dim=-1) if self.spec.normalize else pooled
+
+    def save_weights(self, folder: Path) -> None:
+        self.model.save(str(folder))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
@@ -74,6 +74,9 @@ class SearchBackend(Protocol):
         """BM25 runs for many queries (OpenSearch: one ``_msearch``); used to mine training negatives."""
 
     def fetch(self, ids: list[str]) -> dict[str, StoredDocument]: ...
+
+    def documents(self) -> Iterator[tuple[str, StoredDocument]]:
+        """Every document (id order on the embedded index, scroll order on OpenSearch); for training data."""
 
     def count(self) -> int: ...
 

@@ -2,13 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.cli import PLANNED, build_parser, main
-
-
-@pytest.mark.parametrize("command", sorted(PLANNED))
-def test_planned_commands_say_not_yet_available(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([command]) == 2
-    assert "not yet available" in capsys.readouterr().err
+from hybrid.cli import build_parser, main
 
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ filters applied before ranking on both sides."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,10 @@ class EmbeddedSearch:
             if row is not None:
                 out[doc_id] = StoredDocument(row[0], row[1], row[2])  # type: ignore[arg-type]
         return out
+
+    def documents(self) -> Iterator[tuple[str, StoredDocument]]:
+        for doc_id, title, text, metadata, _vector in self.generation.iter_rows():
+            yield doc_id, StoredDocument(title, text, json.loads(metadata))
 
     def count(self) -> int:
         return len(self.ids)

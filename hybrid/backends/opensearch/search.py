@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,6 +85,14 @@ class OpenSearchSearch:
             return {}
         response = self.client.mget(index=self.index, body={"ids": ids}, _source_excludes=["vector"])
         return {d["_id"]: stored_document(d["_source"]) for d in response["docs"] if d.get("found")}
+
+    def documents(self) -> Iterator[tuple[str, StoredDocument]]:
+        from opensearchpy.helpers import scan
+
+        self._index_meta()
+        for hit in scan(self.client, index=self.index, query={"query": {"match_all": {}}}, size=500,
+                        _source_excludes=["vector"], preserve_order=False):
+            yield hit["_id"], stored_document(hit["_source"])
 
     def count(self) -> int:
         self._index_meta()

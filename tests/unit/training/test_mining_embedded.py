@@ -6,29 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.backends.embedded.search import EmbeddedSearch
-from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.data import sample_dir
-from hybrid.encoders import load_encoder
 from hybrid.evaluation import load_split
-from ingest.pipeline import IngestOptions, run_ingest
-from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
-from tests.unit.training.mining_checks import check_examples, sample_missing_some_positives
+from tests.unit.training.mining_checks import check_examples
 from training.mining import MiningConfig, MiningReport, mine
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("mine")
-    encoder = load_encoder(str(save_tiny_gpt_neox(root / "m")), device="cpu", precision="fp32", max_length=32)
-    target = EmbeddedTarget(root / "idx")
-    source, dropped = sample_missing_some_positives()
-    run_ingest(source, index="s", encoder=encoder, target=target, rejects_path=root / "r.jsonl",
-               metadata_fields={}, options=IngestOptions())
-    target.close()
-    search = EmbeddedSearch(root / "idx", "s")
-    yield search, encoder, dropped
-    search.close()
 
 
 def test_negatives_exclude_positives_and_respect_the_window(backend) -> None:  # type: ignore[no-untyped-def]

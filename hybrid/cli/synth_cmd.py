@@ -1,0 +1,85 @@
+"""``hybrid synth`` and ``hybrid pairs``: training data for passages that have no judged queries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hybrid.backends.base import BackendError
+from hybrid.backends.factory import search_backend
+from hybrid.cli.common import add_connection_flags, backend_name, settings_from
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("synth", help="synthetic training queries from a causal LM, filtered by BM25 (JSONL)",
+                       description="An LM writes a question per indexed passage; a pair is kept only if BM25 ranks "
+                                   "the passage in its top k for that question. Same JSONL as `hybrid mine`.")
+    s.add_argument("--index", help="index whose passages get queries (default: settings 'index')")
+    s.add_argument("--out", type=Path, required=True, help="output JSONL")
+    s.add_argument("--generator", default="smollm2-135m",
+                   help="causal LM: 'smollm2-135m' (packaged GGUF), a .gguf file, a folder or a hub name "
+                        "such as stanford-crfm/BioMedLM (default smollm2-135m)")
+    s.add_argument("--limit", type=int, help="passages to use (default: all)")
+    s.add_argument("--keep-top", type=int, default=10, help="keep a pair if BM25 ranks its passage this high (default 10)")
+    s.add_argument("--max-new-tokens", type=int, default=48)
+    s.add_argument("--depth", type=int, default=100, help="BM25 hits per generated query (default 100)")
+    s.add_argument("--skip", type=int, default=2, help="top ranks never used as negatives (default 2)")
+    s.add_argument("--negatives", type=int, default=8, help="negatives per example (default 8)")
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
+    add_connection_flags(s)
+    s.set_defaults(handler=run_synth)
+
+    p = sub.add_parser("pairs", help="unsupervised title→abstract and sentence→rest pairs (JSONL)",
+                       description="Pairs from the documents of an index for BMRetriever's first, unsupervised stage.")
+    p.add_argument("--index", help="index to read (default: settings 'index')")
+    p.add_argument("--out", type=Path, required=True, help="output JSONL")
+    p.add_argument("--no-titles", dest="titles", action="store_false", help="skip title → abstract pairs")
+    p.add_argument("--no-sentences", dest="sentences", action="store_false", help="skip sentence → rest pairs")
+    p.add_argument("--seed", type=int, default=13)
+    add_connection_flags(p)
+    p.set_defaults(handler=run_pairs)
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from training.examples import write_examples
+    from training.mining import MiningConfig
+    from training.synth import QueryGenerator, SynthConfig, SynthReport, synthesize
+
+    settings = settings_from(args, index=args.index, device=args.device)
+    report = SynthReport()
+    try:
+        config = SynthConfig(args.keep_top, args.limit, MiningConfig(args.depth, args.skip, args.negatives, args.seed))
+        backend = search_backend(settings, settings.index)
+        generator = QueryGenerator(args.generator, device=settings.device, max_new_tokens=args.max_new_tokens)
+        print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend_name(settings)}",
+              file=sys.stderr)
+        written = write_examples(args.out, synthesize(backend, backend.documents(), generator, config, report=report))
+    except (BackendError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {written} examples to {args.out} from {report.passages} passages; dropped {report.too_short} "
+          f"too-short generations and {report.not_in_top} whose passage BM25 ranked below {args.keep_top}")
+    for query in report.examples_of_dropped[:3]:
+        print(f"  dropped e.g.: {query!r}", file=sys.stderr)
+    return 0
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    from training.examples import write_examples
+    from training.pairs import PairsReport, document_pairs
+
+    settings = settings_from(args, index=args.index)
+    report = PairsReport()
+    try:
+        backend = search_backend(settings, settings.index)
+        written = write_examples(args.out, document_pairs(backend.documents(), titles=args.titles,
+                                                          sentences=args.sentences, seed=args.seed, report=report))
+    except (BackendError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    skipped = ", ".join(f"{n} {reason}" for reason, n in report.skipped.items()) or "none"
+    print(f"wrote {written} pairs to {args.out} from {report.documents} documents "
+          f"({report.title_pairs} title, {report.sentence_pairs} sentence); skipped: {skipped}")
+    return 0

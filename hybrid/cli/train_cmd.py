@@ -1,0 +1,87 @@
+"""``hybrid train``: contrastive fine-tuning on mined/synthetic/pair JSONL, writing a loadable encoder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.encoders import EncoderError
+from hybrid.settings import load_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("train", help="fine-tune the dense encoder (InfoNCE, in-batch + hard negatives)",
+                       description="Fine-tune an encoder on JSONL from `hybrid mine`, `synth` or `pairs`. "
+                                   "The output folder loads as --model anywhere.")
+    p.add_argument("data", type=Path, nargs="+", help="training JSONL file(s); tasks may be mixed")
+    p.add_argument("--model", help="encoder to start from (default: settings 'model')")
+    p.add_argument("--out", type=Path, required=True, help="output folder (e.g. runs/scifact-minilm)")
+    p.add_argument("--dev", help=f"BEIR folder for dev evaluation during training; '{SAMPLE_NAME}'")
+    p.add_argument("--dev-split", default="dev", help="qrels split of --dev (default dev)")
+    p.add_argument("--dev-instruction", help="task instruction for the dev queries (e.g. scifact)")
+    p.add_argument("--dev-distractors", type=int,
+                   help="evaluate over the judged documents plus this many others instead of the whole corpus")
+    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps (overrides epochs)")
+    p.add_argument("--batch-size", type=int, default=32, help="examples per step (in-batch negatives; default 32)")
+    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default 1)")
+    p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5; LoRA: try 2e-4)")
+    p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
+    p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
+    lora = p.add_mutually_exclusive_group()
+    lora.add_argument("--lora", dest="lora", action="store_true", default=None, help="LoRA adapters (default for decoders)")
+    lora.add_argument("--full", dest="lora", action="store_false", help="update all weights (default for sentence models)")
+    p.add_argument("--lora-rank", type=int, default=16)
+    p.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="auto: bf16 on GPUs that have it (else fp16) and on CPUs with native bf16")
+    p.add_argument("--max-length", type=int, help="truncate texts to this many tokens while training")
+    p.add_argument("--eval-every", type=int, help="steps between dev evaluations (default once per epoch)")
+    p.add_argument("--patience", type=int, default=3, help="evaluations without improvement before stopping (0: never)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
+    run_state = p.add_mutually_exclusive_group()
+    run_state.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    run_state.add_argument("--overwrite", action="store_true", help="delete --out and start again")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.dev_eval import DevSet
+    from training.examples import TrainingDataError, read_examples
+    from training.memory import ModelTooLargeError
+    from training.trainer import OutputExistsError, TrainConfig, train
+
+    settings = load_settings(Path(args.config) if args.config else None, model=args.model, device=args.device)
+    try:
+        config = TrainConfig(
+            epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+            learning_rate=args.lr, temperature=args.temperature, hard_negatives=args.hard_negatives, lora=args.lora,
+            lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
+            max_length=args.max_length, eval_every=args.eval_every, patience=args.patience or None, seed=args.seed,
+        )
+        examples = read_examples(args.data)
+        dev = None
+        if args.dev:
+            folder = sample_dir() if args.dev == SAMPLE_NAME else Path(args.dev)
+            dev = DevSet.load(folder, args.dev_split, instruction=args.dev_instruction,
+                              distractors=args.dev_distractors, seed=args.seed)
+        print(f"training {settings.model} on {len(examples)} examples"
+              + (f"; dev: {len(dev.queries)} queries over {len(dev.doc_ids)} documents" if dev else ""),
+              file=sys.stderr)
+        report = train(settings.model, examples, args.out, config, dev=dev, device=settings.device,
+                       resume=args.resume, overwrite=args.overwrite)
+    except (TrainingDataError, ModelTooLargeError, OutputExistsError, EncoderError, ValueError,
+            FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    dev_line = ""
+    if report.best_ndcg is not None:
+        base = f"{report.base_ndcg:.4f} -> " if report.base_ndcg is not None else ""
+        dev_line = f"; dev nDCG@10 (dense) {base}{report.best_ndcg:.4f} (best at step {report.best_step})"
+    print(f"trained {report.steps} steps in {report.seconds:.0f} s ({report.examples_per_second:.1f} examples/s) "
+          f"on {report.device}{dev_line}{'; stopped early' if report.stopped_early else ''}")
+    print(f"wrote {report.output} — use it with --model {report.output}")
+    return 0

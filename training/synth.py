@@ -1,0 +1,150 @@
+"""Synthetic training queries for unlabeled passages (`hybrid synth`), kept only if BM25 agrees.
+
+A causal LM writes one question per passage (prompts in training/prompts.py). The pair is kept only
+if BM25 ranks the passage within the top ``keep_top`` for the generated question — a cheap check
+that the question is about that passage and not generic ("What is the answer?"). Negatives come from
+the same BM25 run, with the window and seed rules of `hybrid mine`, so the output trains like mined
+data. Offline the generator is the SmolLM2-135M-Instruct GGUF; any hub or local instruct LM (e.g.
+``stanford-crfm/BioMedLM``) loads by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from hybrid.encoders import passage_text
+from hybrid.encoders.device import pick_device
+from hybrid.encoders.gguf_cache import materialize_gguf
+from hybrid.retrieval.types import SearchBackend, StoredDocument
+from training.examples import example_record
+from training.mining import MiningConfig, negative_records, window
+from training.prompts import SYNTH_INSTRUCTION, SYNTH_PLAIN, SYNTH_SYSTEM, SYNTH_USER
+
+PASSAGE_CHARS = 1500  # of each passage shown to the generator (small LMs lose the thread beyond)
+MIN_QUERY_WORDS = 3
+_PREFIX = re.compile(r"^\s*(question|query|q)\s*[:.-]\s*", re.IGNORECASE)
+
+
+def generator_source(name_or_path: str) -> tuple[str, str | None]:
+    """``(folder or hub name, gguf file)``; ``smollm2`` is the packaged SmolLM2-135M-Instruct GGUF."""
+    from hybrid.encoders import PRESETS, preset
+
+    if name_or_path.lower() in PRESETS:
+        spec = preset(name_or_path)
+        return spec.source, spec.gguf_file
+    path = Path(name_or_path).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return str(path.parent), path.name
+    return name_or_path, None
+
+
+class QueryGenerator:
+    """A causal LM that writes one question for each passage (greedy decoding: reproducible)."""
+
+    def __init__(self, name_or_path: str, *, device: str | None = None, max_new_tokens: int = 48,
+                 batch_size: int = 8) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source, gguf = generator_source(name_or_path)
+        if gguf:  # de-quantise once into the model cache, as the encoder layer does
+            source = str(materialize_gguf(Path(source), gguf))
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"  # generation continues from the right end of every row
+        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device).eval()
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+
+    def prompt(self, passage: str) -> str:
+        user = SYNTH_USER.format(passage=passage[:PASSAGE_CHARS])
+        if self.tokenizer.chat_template:
+            messages = [{"role": "system", "content": SYNTH_SYSTEM}, {"role": "user", "content": user}]
+            return str(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+        return SYNTH_PLAIN.format(system=SYNTH_SYSTEM, user=user)
+
+    def generate(self, passages: list[str]) -> list[str]:
+        out: list[str] = []
+        for start in range(0, len(passages), self.batch_size):
+            prompts = [self.prompt(p) for p in passages[start : start + self.batch_size]]
+            batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+            with torch.inference_mode():
+                tokens = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                             pad_token_id=self.tokenizer.pad_token_id)
+            new = tokens[:, batch["input_ids"].shape[1] :]
+            out.extend(clean_query(t) for t in self.tokenizer.batch_decode(new, skip_special_tokens=True))
+        return out
+
+
+def clean_query(generated: str) -> str:
+    """First non-empty line, without a ``Question:`` label or surrounding quotes."""
+    line = next((ln for ln in generated.splitlines() if ln.strip()), "")
+    return _PREFIX.sub("", line).strip().strip('"“”').strip()
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    keep_top: int = 10  # keep a pair if BM25 ranks its passage within this many
+    limit: int | None = None  # passages to write queries for
+    mining: MiningConfig = field(default_factory=MiningConfig)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.keep_top <= self.mining.depth:
+            raise ValueError(f"keep_top must be 1..{self.mining.depth} (the BM25 depth)")
+
+
+@dataclass
+class SynthReport:
+    passages: int = 0
+    kept: int = 0
+    too_short: int = 0  # generated text under 3 words
+    not_in_top: int = 0  # BM25 ranked the passage below keep_top
+    examples_of_dropped: list[str] = field(default_factory=list)
+
+
+def synthesize(backend: SearchBackend, documents: Iterable[tuple[str, StoredDocument]], generator: QueryGenerator,
+               config: SynthConfig, *, batch_size: int = 32, report: SynthReport | None = None
+               ) -> Iterator[dict[str, object]]:
+    """Training examples ``{query: generated question, positives: [passage], negatives: BM25 window}``."""
+    report = report if report is not None else SynthReport()
+    batch: list[tuple[str, StoredDocument]] = []
+    for doc_id, doc in documents:
+        if config.limit is not None and report.passages >= config.limit:
+            break
+        if not doc.text.strip():
+            continue
+        report.passages += 1
+        batch.append((doc_id, doc))
+        if len(batch) == batch_size:
+            yield from _filtered(backend, batch, generator, config, report)
+            batch = []
+    if batch:
+        yield from _filtered(backend, batch, generator, config, report)
+
+
+def _filtered(backend: SearchBackend, batch: list[tuple[str, StoredDocument]], generator: QueryGenerator,
+              config: SynthConfig, report: SynthReport) -> Iterator[dict[str, object]]:
+    queries = generator.generate([passage_text(d.title, d.text) for _, d in batch])
+    usable = [(pair, q) for pair, q in zip(batch, queries) if len(q.split()) >= MIN_QUERY_WORDS]
+    report.too_short += len(batch) - len(usable)
+    runs = backend.lexical_many([q for _, q in usable], config.mining.depth)
+    stored = backend.fetch(sorted({d for run in runs for d, _ in run}))
+    for ((doc_id, doc), query), run in zip(usable, runs):
+        top = [d for d, _ in run[: config.keep_top]]
+        if doc_id not in top:
+            report.not_in_top += 1
+            if len(report.examples_of_dropped) < 5:
+                report.examples_of_dropped.append(query)
+            continue
+        report.kept += 1
+        candidates = window(run, {doc_id}, config.mining, stored)
+        yield example_record(f"{doc_id}#synth", query, SYNTH_INSTRUCTION,
+                             [{"id": doc_id, "title": doc.title, "text": doc.text}],
+                             negative_records(candidates, stored, config.mining, doc_id))
