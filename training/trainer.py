@@ -147,7 +147,7 @@ def write_encoder(encoder: Encoder, spec: EncoderSpec, output: Path) -> None:
 
 
 def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Path, config: TrainConfig,
-                   dev: DevSet | None, mixed: dict[str, bool], progress: bool) -> Any:
+                   dev: DevSet | None, mixed: dict[str, bool], progress: bool, extra_callbacks: list[Any]) -> Any:
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
     class ContrastiveTrainer(Trainer):
@@ -163,7 +163,10 @@ def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Pa
             self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
             return metrics
 
-    per_epoch = math.ceil(len(examples) / (config.batch_size * config.grad_accum))
+    # A ragged last batch of one or two examples has almost no in-batch negatives: drop it.
+    drop_last = len(examples) >= 2 * config.batch_size
+    per_epoch = max(1, (len(examples) // config.batch_size if drop_last else math.ceil(len(examples) / config.batch_size))
+                    // config.grad_accum)
     every = config.eval_every or per_epoch
     evaluating = dev is not None
     args = TrainingArguments(
@@ -189,13 +192,14 @@ def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Pa
         greater_is_better=True if evaluating else None,
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        dataloader_drop_last=drop_last,
         use_cpu=encoder.device.type == "cpu",
         seed=config.seed,
         report_to="none",
         disable_tqdm=not progress,
         **mixed,
     )
-    callbacks: list[Any] = [MetricsLog(output / METRICS_FILE)]
+    callbacks: list[Any] = [MetricsLog(output / METRICS_FILE), *extra_callbacks]
     if evaluating and config.patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
     return ContrastiveTrainer(
@@ -210,7 +214,7 @@ def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Pa
 
 def train(model: str, examples: list[TrainingExample], output: Path, config: TrainConfig, *,
           dev: DevSet | None = None, device: str | None = None, resume: bool = False, overwrite: bool = False,
-          progress: bool = True, cache_dir: Path | None = None) -> TrainReport:
+          progress: bool = True, cache_dir: Path | None = None, callbacks: list[Any] | None = None) -> TrainReport:
     """Fine-tune ``model`` (preset, path or hub name) on ``examples`` and write the encoder to ``output``."""
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -230,8 +234,10 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     lora = config.use_lora(base)
     parameters = check_fits(base, torch_device, lora)
     load_spec = base.replace(max_length=config.max_length) if config.max_length else base
+    # Float32 weights for the optimiser; dev evaluation encodes with the inference precision (bf16
+    # autocast on CPUs that have it) unless fp32 was asked for.
     encoder = load_encoder(load_spec, device=str(torch_device), dtype=torch.float32, cache_dir=cache_dir,
-                           precision="fp32")
+                           precision="fp32" if config.precision == "fp32" else "auto")
     final_spec = trained_spec(base, output)
     encoder.spec = final_spec.replace(max_length=load_spec.max_length)  # train with the loss's own similarity
     if lora:
@@ -241,7 +247,7 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     trainable = sum(p.numel() for p in encoder.module.parameters() if p.requires_grad)
 
     mixed = _mixed_precision(config, torch_device)
-    trainer = _build_trainer(encoder, examples, output, config, dev, mixed, progress)
+    trainer = _build_trainer(encoder, examples, output, config, dev, mixed, progress, callbacks or [])
     if torch_device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(torch_device)
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,17 @@ from training.mining import MiningConfig, MiningReport, mine
 pytestmark = pytest.mark.opensearch
 
 
-def test_mining_on_opensearch(opensearch_client, index_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def _ingest_sample(client, index: str, tmp_path: Path) -> set[str]:  # type: ignore[no-untyped-def]
+    """The sample minus a few judged documents, with tiny-model vectors (mining reads BM25 only)."""
     encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path / "m")), device="cpu", precision="fp32", max_length=32)
     source, dropped = sample_missing_some_positives()
-    run_ingest(source, index=index_name, encoder=encoder, target=OpenSearchTarget(opensearch_client),
-               rejects_path=tmp_path / "r.jsonl", metadata_fields={}, index_options=IndexOptions(replicas=0),
-               options=IngestOptions())
+    run_ingest(source, index=index, encoder=encoder, target=OpenSearchTarget(client), rejects_path=tmp_path / "r.jsonl",
+               metadata_fields={}, index_options=IndexOptions(replicas=0), options=IngestOptions())
+    return dropped  # type: ignore[no-any-return]
+
+
+def test_mining_on_opensearch(opensearch_client, index_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    dropped = _ingest_sample(opensearch_client, index_name, tmp_path)
     backend = OpenSearchSearch(opensearch_client, index_name)
     queries, qrels = load_split(sample_dir(), "dev")
     calls: list[str] = []
@@ -44,3 +50,24 @@ def test_mining_on_opensearch(opensearch_client, index_name: str, tmp_path: Path
     runs = dict(zip(sorted(qrels), backend.lexical_many([queries[q] for q in sorted(qrels)], 40)))
     check_examples(examples, qrels, runs, skip=2, depth=40, negatives=5)
     assert {d for m in report.missing_documents.values() for d in m} == dropped  # reported, not silently dropped
+
+
+def test_pairs_and_synth_read_the_opensearch_index(opensearch_client, index_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.training.test_pairs_synth import EchoGenerator
+    from training.examples import parse_example
+    from training.pairs import document_pairs
+    from training.synth import SynthConfig, SynthReport, synthesize
+
+    dropped = _ingest_sample(opensearch_client, index_name, tmp_path)
+    backend = OpenSearchSearch(opensearch_client, index_name)
+    docs = dict(backend.documents())  # scrolls past the 10,000-hit window too: 500 per page here
+    corpus = {json.loads(line)["_id"] for line in (sample_dir() / "corpus.jsonl").open() if line.strip()}
+    assert set(docs) == corpus - dropped and len(docs) == backend.count()
+    pairs = [parse_example(p, "pairs") for p in document_pairs(docs.items())]
+    assert {p.positives[0].id for p in pairs} <= set(docs) and len(pairs) > len(docs)  # title + sentence pairs
+    report = SynthReport()
+    config = SynthConfig(keep_top=5, limit=16, mining=MiningConfig(depth=50, negatives=3))
+    examples = list(synthesize(backend, iter(docs.items()), EchoGenerator(), config, report=report))  # type: ignore[arg-type]
+    runs = backend.lexical_many([ex["query"] for ex in examples], 5)
+    assert report.kept == len(examples) >= 6
+    assert all(ex["positives"][0]["id"] in [d for d, _ in run] for ex, run in zip(examples, runs))

@@ -18,46 +18,30 @@ def build_word_tokenizer(eos: str = "<|endoftext|>", pad: str | None = None):  #
     return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token=eos, unk_token="[UNK]", pad_token=pad)
 
 
-def save_tiny_gpt_neox(folder: Path, *, pad: str | None = None, seed: int = 0) -> Path:
-    """A 2-layer GPT-NeoX (BMRetriever-410M's architecture) with a word-level tokenizer, saved to ``folder``."""
+def _save_tiny(folder: Path, config_class, model_class, *, pad: str | None, seed: int, **sizes: int) -> Path:  # type: ignore[no-untyped-def]
+    """A 2-layer, 32-wide model of ``config_class``'s architecture with the word tokenizer, saved to ``folder``."""
     import torch
-    from transformers import GPTNeoXConfig, GPTNeoXModel
 
     tokenizer = build_word_tokenizer(pad=pad)
     torch.manual_seed(seed)
-    config = GPTNeoXConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.eos_token_id,
-    )
-    GPTNeoXModel(config).eval().save_pretrained(folder)
+    config = config_class(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                          intermediate_size=64, eos_token_id=tokenizer.eos_token_id,
+                          bos_token_id=tokenizer.eos_token_id, **sizes)
+    model_class(config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def save_tiny_gpt_neox(folder: Path, *, pad: str | None = None, seed: int = 0) -> Path:
+    """A 2-layer GPT-NeoX (BMRetriever-410M's architecture): an encoder backbone for decoder-recipe tests."""
+    from transformers import GPTNeoXConfig, GPTNeoXModel
+
+    return _save_tiny(folder, GPTNeoXConfig, GPTNeoXModel, pad=pad, seed=seed, max_position_embeddings=128)
 
 
 def save_tiny_llama_lm(folder: Path, *, seed: int = 0) -> Path:
-    """A 2-layer Llama causal LM (SmolLM2's architecture) with the word tokenizer: a generator for synth tests."""
-    import torch
+    """A 2-layer Llama causal LM (SmolLM2's architecture): a query generator for synth tests."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = build_word_tokenizer()
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.eos_token_id,
-    )
-    LlamaForCausalLM(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save_tiny(folder, LlamaConfig, LlamaForCausalLM, pad=None, seed=seed, num_key_value_heads=4,
+                      max_position_embeddings=512)

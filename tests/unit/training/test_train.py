@@ -49,13 +49,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 FAST = dict(batch_size=8, learning_rate=3e-3, temperature=0.05, precision="fp32", warmup_ratio=0.0, patience=None)
 
 
-@pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
+@pytest.mark.parametrize("lora", [True, False], ids=["lora-checkpointed", "full"])
 def test_training_reduces_the_loss_and_the_output_embeds_identically(tiny: Path, tmp_path: Path, lora: bool) -> None:
     examples = word_examples(48)
     base = load_encoder(str(tiny), device="cpu", precision="fp32")
     base = load_encoder(base.spec.replace(normalize=True, similarity="cosine"), device="cpu", precision="fp32")
     before = batch_loss(base, examples)
-    report = train(str(tiny), examples, tmp_path / "run", TrainConfig(epochs=4, lora=lora, **FAST),
+    report = train(str(tiny), examples, tmp_path / "run", TrainConfig(epochs=4, lora=lora, gradient_checkpointing=lora, **FAST),
                    device="cpu", progress=False)
     assert report.steps == 4 * 6 and report.trainable_parameters > 0
     reloaded = load_encoder(str(tmp_path / "run"), device="cpu", precision="fp32")
@@ -74,7 +74,7 @@ def test_training_reduces_the_loss_and_the_output_embeds_identically(tiny: Path,
 
 def test_sentence_transformers_model_trains_and_reloads(minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     examples = word_examples(8)
-    report = train("minilm", examples, tmp_path / "run", TrainConfig(max_steps=2, max_length=32, **{
+    report = train("minilm", examples, tmp_path / "run", TrainConfig(max_steps=2, max_length=32, gradient_checkpointing=True, **{
         **FAST, "batch_size": 4, "learning_rate": 1e-5}), device="cpu", progress=False)
     assert report.steps == 2 and report.trainable_parameters > 20_000_000  # full fine-tuning
     reloaded = load_encoder(str(tmp_path / "run"), device="cpu", precision="fp32")
