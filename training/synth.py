@@ -27,7 +27,8 @@ from training.prompts import SYNTH_INSTRUCTION, SYNTH_PLAIN, SYNTH_SYSTEM, SYNTH
 
 PASSAGE_CHARS = 1500  # of each passage shown to the generator (small LMs lose the thread beyond)
 MIN_QUERY_WORDS = 3
-_PREFIX = re.compile(r"^\s*(question|query|q)\s*[:.-]\s*", re.IGNORECASE)
+_PREFIX = re.compile(r"^\s*((the )?(question|query) is|question|query|q)\s*[:.-]\s*", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
 
 
 def generator_source(name_or_path: str) -> tuple[str, str | None]:
@@ -89,10 +90,23 @@ def clean_query(generated: str) -> str:
     return _PREFIX.sub("", line).strip().strip('"“”').strip()
 
 
+def copied_run(query: str, passage: str, words: int) -> bool:
+    """True if ``query`` repeats ``words`` consecutive words of ``passage`` (case-insensitive).
+
+    Small generators often paste the title or a sentence instead of asking about it; BM25 then
+    ranks the passage first, so the rank filter alone would keep such a "query".
+    """
+    q = _WORD.findall(query.lower())
+    p = _WORD.findall(passage.lower())
+    grams = {tuple(p[i : i + words]) for i in range(len(p) - words + 1)}
+    return any(tuple(q[i : i + words]) in grams for i in range(len(q) - words + 1))
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     keep_top: int = 10  # keep a pair if BM25 ranks its passage within this many
     limit: int | None = None  # passages to write queries for
+    max_copied_words: int | None = 8  # drop a query that repeats this many consecutive passage words
     mining: MiningConfig = field(default_factory=MiningConfig)
 
     def __post_init__(self) -> None:
@@ -105,6 +119,7 @@ class SynthReport:
     passages: int = 0
     kept: int = 0
     too_short: int = 0  # generated text under 3 words
+    copied: int = 0  # pasted from the passage rather than asked about it
     not_in_top: int = 0  # BM25 ranked the passage below keep_top
     examples_of_dropped: list[str] = field(default_factory=list)
 
@@ -132,8 +147,14 @@ def synthesize(backend: SearchBackend, documents: Iterable[tuple[str, StoredDocu
 def _filtered(backend: SearchBackend, batch: list[tuple[str, StoredDocument]], generator: QueryGenerator,
               config: SynthConfig, report: SynthReport) -> Iterator[dict[str, object]]:
     queries = generator.generate([passage_text(d.title, d.text) for _, d in batch])
-    usable = [(pair, q) for pair, q in zip(batch, queries) if len(q.split()) >= MIN_QUERY_WORDS]
-    report.too_short += len(batch) - len(usable)
+    usable = []
+    for (doc_id, doc), query in zip(batch, queries):
+        if len(query.split()) < MIN_QUERY_WORDS:
+            report.too_short += 1
+        elif config.max_copied_words and copied_run(query, passage_text(doc.title, doc.text), config.max_copied_words):
+            report.copied += 1
+        else:
+            usable.append(((doc_id, doc), query))
     runs = backend.lexical_many([q for _, q in usable], config.mining.depth)
     stored = backend.fetch(sorted({d for run in runs for d, _ in run}))
     for ((doc_id, doc), query), run in zip(usable, runs):

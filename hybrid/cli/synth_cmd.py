@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "such as stanford-crfm/BioMedLM (default smollm2-135m)")
     s.add_argument("--limit", type=int, help="passages to use (default: all)")
     s.add_argument("--keep-top", type=int, default=10, help="keep a pair if BM25 ranks its passage this high (default 10)")
+    s.add_argument("--max-copied-words", type=int, default=8,
+                   help="drop a query that repeats this many consecutive words of its passage (0: keep; default 8)")
     s.add_argument("--max-new-tokens", type=int, default=48)
     s.add_argument("--depth", type=int, default=100, help="BM25 hits per generated query (default 100)")
     s.add_argument("--skip", type=int, default=2, help="top ranks never used as negatives (default 2)")
@@ -50,7 +52,8 @@ def run_synth(args: argparse.Namespace) -> int:
     settings = settings_from(args, index=args.index, device=args.device)
     report = SynthReport()
     try:
-        config = SynthConfig(args.keep_top, args.limit, MiningConfig(args.depth, args.skip, args.negatives, args.seed))
+        config = SynthConfig(args.keep_top, args.limit, args.max_copied_words or None,
+                             MiningConfig(args.depth, args.skip, args.negatives, args.seed))
         backend = search_backend(settings, settings.index)
         generator = QueryGenerator(args.generator, device=settings.device, max_new_tokens=args.max_new_tokens)
         print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend_name(settings)}",
@@ -60,7 +63,7 @@ def run_synth(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written} examples to {args.out} from {report.passages} passages; dropped {report.too_short} "
-          f"too-short generations and {report.not_in_top} whose passage BM25 ranked below {args.keep_top}")
+          f"too-short generations, {report.copied} copied from the passage and {report.not_in_top} whose passage BM25 ranked below {args.keep_top}")
     for query in report.examples_of_dropped[:3]:
         print(f"  dropped e.g.: {query!r}", file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ from training.examples import parse_example
 from training.mining import MiningConfig
 from training.pairs import PairsReport, document_pairs, split_sentences
 from training.prompts import SENTENCE_INSTRUCTION, SYNTH_INSTRUCTION, TITLE_INSTRUCTION
-from training.synth import QueryGenerator, SynthConfig, SynthReport, clean_query, synthesize
+from training.synth import QueryGenerator, SynthConfig, SynthReport, clean_query, copied_run, synthesize
 
 ABSTRACT = ("Statins lower LDL cholesterol in most adults. In 4,444 patients simvastatin cut coronary deaths by 42%. "
             "Muscle pain was rare. (The trial ran for five years.)")
@@ -47,10 +47,18 @@ def test_documents_iterates_the_whole_embedded_index(backend) -> None:  # type: 
 
 
 class EchoGenerator:
-    """Stands in for the LM to test the filter: the passage's title as the query, or words no passage has."""
+    """Stands in for the LM to test the filter: the passage's first words reversed, or words no passage has."""
 
     def generate(self, passages: list[str]) -> list[str]:
-        return [p[:80] if i % 2 == 0 else "zebra quasar xylophone" for i, p in enumerate(passages)]
+        return [" ".join(reversed(p.split()[:10])) if i % 2 == 0 else "zebra quasar xylophone"
+                for i, p in enumerate(passages)]
+
+
+class CopyingGenerator:
+    """Pastes the passage's opening instead of asking about it."""
+
+    def generate(self, passages: list[str]) -> list[str]:
+        return [" ".join(p.split()[:12]) for p in passages]
 
 
 def test_filter_keeps_only_queries_whose_passage_bm25_ranks_high(backend) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +68,7 @@ def test_filter_keeps_only_queries_whose_passage_bm25_ranks_high(backend) -> Non
     config = SynthConfig(keep_top=5, limit=20, mining=MiningConfig(depth=50, skip=2, negatives=3))
     examples = list(synthesize(search, iter(docs), EchoGenerator(), config, batch_size=8, report=report))  # type: ignore[arg-type]
     assert report.passages == 20 and report.kept == len(examples) >= 8
-    assert report.kept + report.too_short + report.not_in_top == 20
+    assert report.kept + report.too_short + report.copied + report.not_in_top == 20
     runs = search.lexical_many([ex["query"] for ex in examples], 50)
     for ex, run in zip(examples, runs):
         parsed = parse_example(ex, "synth")
@@ -68,6 +76,22 @@ def test_filter_keeps_only_queries_whose_passage_bm25_ranks_high(backend) -> Non
         assert doc_id in [d for d, _ in run[:5]] and parsed.instruction == SYNTH_INSTRUCTION
         assert len(parsed.negatives) == 3 and doc_id not in {n.id for n in parsed.negatives}
         assert all(n["bm25_rank"] > 2 for n in ex["negatives"])
+
+
+def test_copied_queries_are_dropped(backend) -> None:  # type: ignore[no-untyped-def]
+    search, _, _ = backend
+    docs = list(search.documents())[:8]
+    report = SynthReport()
+    assert list(synthesize(search, iter(docs), CopyingGenerator(), SynthConfig(limit=8), report=report)) == []  # type: ignore[arg-type]
+    assert report.copied == 8
+    kept = list(synthesize(search, iter(docs), CopyingGenerator(), SynthConfig(limit=8, max_copied_words=None)))  # type: ignore[arg-type]
+    assert len(kept) >= 6  # without the guard BM25 happily ranks a pasted opening first
+
+
+def test_copied_run() -> None:
+    passage = "Statins lower LDL cholesterol in most adults over five years"
+    assert copied_run("do statins lower LDL cholesterol in most adults over time", passage, 8)
+    assert not copied_run("do statins lower LDL cholesterol in adults", passage, 8)
 
 
 def test_tiny_generator_produces_well_formed_pairs(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -86,6 +110,7 @@ def test_tiny_generator_produces_well_formed_pairs(backend, tmp_path: Path) -> N
     ("Question: Do statins lower LDL?\nAnswer: yes", "Do statins lower LDL?"),
     ('\n  "What causes scurvy?"', "What causes scurvy?"),
     ("", ""),
+    ('The question is: "Does NPY regulate food intake?"', "Does NPY regulate food intake?"),
 ])
 def test_clean_query(raw: str, clean: str) -> None:
     assert clean_query(raw) == clean
