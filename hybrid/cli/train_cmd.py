@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps (overrides epochs)")
     p.add_argument("--batch-size", type=int, default=32, help="examples per step (in-batch negatives; default 32)")
     p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default 1)")
-    p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5; LoRA: try 2e-4)")
+    p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
     lora = p.add_mutually_exclusive_group()
