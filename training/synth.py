@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from hybrid.encoders import passage_text
-from hybrid.encoders.device import pick_device
+from hybrid.encoders import passage_text, resolve_spec
+from hybrid.encoders.device import pick_device, pick_dtype
 from hybrid.encoders.gguf_cache import materialize_gguf
 from hybrid.retrieval.types import SearchBackend, StoredDocument
 from training.examples import example_record
@@ -31,19 +31,6 @@ _PREFIX = re.compile(r"^\s*((the )?(question|query) is|question|query|q)\s*[:.-]
 _WORD = re.compile(r"\w+")
 
 
-def generator_source(name_or_path: str) -> tuple[str, str | None]:
-    """``(folder or hub name, gguf file)``; ``smollm2`` is the packaged SmolLM2-135M-Instruct GGUF."""
-    from hybrid.encoders import PRESETS, preset
-
-    if name_or_path.lower() in PRESETS:
-        spec = preset(name_or_path)
-        return spec.source, spec.gguf_file
-    path = Path(name_or_path).expanduser()
-    if path.is_file() and path.suffix == ".gguf":
-        return str(path.parent), path.name
-    return name_or_path, None
-
-
 class QueryGenerator:
     """A causal LM that writes one question for each passage (greedy decoding: reproducible)."""
 
@@ -51,16 +38,18 @@ class QueryGenerator:
                  batch_size: int = 8) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        source, gguf = generator_source(name_or_path)
-        if gguf:  # de-quantise once into the model cache, as the encoder layer does
-            source = str(materialize_gguf(Path(source), gguf))
+        # Names resolve as for encoders: the smollm2-135m preset (packaged GGUF), a .gguf file, a folder
+        # or a hub name such as stanford-crfm/BioMedLM.
+        spec = resolve_spec(name_or_path, kind="decoder")
+        source = spec.source
+        if spec.gguf_file:  # de-quantise once into the model cache, as the encoder layer does
+            source = str(materialize_gguf(Path(source), spec.gguf_file))
         self.device = pick_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(source)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"  # generation continues from the right end of every row
-        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=pick_dtype(self.device)).to(self.device).eval()
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
 

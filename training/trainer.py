@@ -31,8 +31,9 @@ from typing import Any, Literal
 
 import torch
 
-from hybrid.encoders import SPEC_FILE, Encoder, EncoderSpec, load_encoder, resolve_spec
+from hybrid.encoders import SPEC_FILE, Encoder, EncoderSpec, Fingerprint, load_encoder, resolve_spec
 from hybrid.encoders.device import cpu_has_native_bf16, pick_device
+from hybrid.encoders.fingerprint import weights_digest
 from training.contrastive import ContrastiveCollator, DualEncoder
 from training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
 from training.dev_eval import DevSet, dense_ndcg
@@ -142,8 +143,10 @@ def write_encoder(encoder: Encoder, spec: EncoderSpec, output: Path) -> None:
     encoder.save_weights(output)
     stored = {k: v for k, v in dataclasses.asdict(spec).items() if k != "source"}
     (output / SPEC_FILE).write_text(json.dumps(stored, indent=2) + "\n")
-    reloaded = load_encoder(str(output), device="cpu", dtype=torch.float32)
-    (output / "fingerprint.json").write_text(json.dumps(dataclasses.asdict(reloaded.fingerprint), indent=2) + "\n")
+    # What the encoder layer computes when it loads the folder (a local folder's identity is its
+    # weights digest), without loading the model a second time.
+    fingerprint = Fingerprint.of(spec, weights=weights_digest(output), dimension=encoder.dimension)
+    (output / "fingerprint.json").write_text(json.dumps(dataclasses.asdict(fingerprint), indent=2) + "\n")
 
 
 def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Path, config: TrainConfig,

@@ -10,7 +10,7 @@ from pathlib import Path
 from hybrid.backends.base import BackendError, IndexNotFoundError
 from hybrid.cli.common import add_connection_flags, backend_name, settings_from
 from hybrid.cli.search_cmd import add_fusion_flags, fusion_from, open_searcher
-from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.data import SAMPLE_NAME, data_path
 from hybrid.encoders import EncoderError
 from hybrid.retrieval import BadRequestError
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from hybrid.evaluation import EVAL_DEPTH, collect_runs, evaluate_modes, load_split, result_json, sweep, write_chart
 
     settings = settings_from(args, index=args.index)
-    dataset = sample_dir() if args.dataset == SAMPLE_NAME else Path(args.dataset)
+    dataset = data_path(args.dataset)
     fusion = fusion_from(args)
     try:
         queries, qrels = load_split(dataset, args.split)

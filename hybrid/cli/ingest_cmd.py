@@ -10,7 +10,7 @@ from pathlib import Path
 from hybrid.backends.base import BackendError, IndexOptions
 from hybrid.backends.factory import ingest_target
 from hybrid.cli.common import add_connection_flags, backend_name, settings_from
-from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.data import SAMPLE_NAME, data_path
 from hybrid.encoders import EncoderError
 
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest.sources import FieldMap, open_source
 
     settings = settings_from(args, index=args.index, model=args.model, device=args.device)
-    path = sample_dir() if args.source == SAMPLE_NAME else Path(args.source)
+    path = data_path(args.source)
     try:
         fields = None
         if args.id_field or args.title_field or args.text_field or args.metadata:

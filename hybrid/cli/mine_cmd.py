@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid.backends.base import BackendError
 from hybrid.backends.factory import search_backend
 from hybrid.cli.common import add_connection_flags, backend_name, settings_from
-from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.data import SAMPLE_NAME, data_path
 from hybrid.encoders import EncoderError, load_encoder
+
+if TYPE_CHECKING:
+    from training.mining import MiningConfig
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--split", default="train", help="qrels split (default train)")
     p.add_argument("--index", help="index holding the dataset's corpus (default: settings 'index')")
     p.add_argument("--out", type=Path, required=True, help="output JSONL")
-    p.add_argument("--depth", type=int, default=100, help="BM25 hits per query (default 100)")
-    p.add_argument("--skip", type=int, default=2, help="top ranks never used as negatives (default 2: window 3..depth)")
-    p.add_argument("--negatives", type=int, default=8, help="negatives per query (default 8)")
-    p.add_argument("--seed", type=int, default=13)
+    add_window_flags(p)
     p.add_argument("--margin", type=float, help="false-negative guard: drop candidates the dense model scores "
                                                  "within this margin of the weakest positive")
     p.add_argument("--model", help="encoder for the guard (default: settings 'model')")
@@ -33,14 +34,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
+def add_window_flags(p: argparse.ArgumentParser) -> None:
+    """Where negatives come from in a BM25 run (shared with `hybrid synth`)."""
+    p.add_argument("--depth", type=int, default=100, help="BM25 hits per query (default 100)")
+    p.add_argument("--skip", type=int, default=2, help="top ranks never used as negatives (default 2: window 3..depth)")
+    p.add_argument("--negatives", type=int, default=8, help="negatives per query (default 8)")
+    p.add_argument("--seed", type=int, default=13)
+
+
+def window_config(args: argparse.Namespace, margin: float | None = None) -> MiningConfig:
+    from training.mining import MiningConfig
+
+    return MiningConfig(args.depth, args.skip, args.negatives, args.seed, margin)
+
+
 def run(args: argparse.Namespace) -> int:
     from hybrid.evaluation import load_split
-    from training.mining import MiningConfig, MiningReport, mine
+    from training.mining import MiningReport, mine
 
     settings = settings_from(args, index=args.index, model=args.model)
-    dataset = sample_dir() if args.dataset == SAMPLE_NAME else Path(args.dataset)
+    dataset = data_path(args.dataset)
     try:
-        config = MiningConfig(args.depth, args.skip, args.negatives, args.seed, args.margin)
+        config = window_config(args, args.margin)
         queries, qrels = load_split(dataset, args.split)
         backend = search_backend(settings, settings.index)
         encoder = load_encoder(settings.model, device=settings.device) if args.margin is not None else None

@@ -9,6 +9,8 @@ from pathlib import Path
 from hybrid.backends.base import BackendError
 from hybrid.backends.factory import search_backend
 from hybrid.cli.common import add_connection_flags, backend_name, settings_from
+from hybrid.cli.mine_cmd import add_window_flags, window_config
+from hybrid.encoders import EncoderError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,10 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--max-copied-words", type=int, default=8,
                    help="drop a query that repeats this many consecutive words of its passage (0: keep; default 8)")
     s.add_argument("--max-new-tokens", type=int, default=48)
-    s.add_argument("--depth", type=int, default=100, help="BM25 hits per generated query (default 100)")
-    s.add_argument("--skip", type=int, default=2, help="top ranks never used as negatives (default 2)")
-    s.add_argument("--negatives", type=int, default=8, help="negatives per example (default 8)")
-    s.add_argument("--seed", type=int, default=13)
+    add_window_flags(s)
     s.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
     add_connection_flags(s)
     s.set_defaults(handler=run_synth)
@@ -46,20 +45,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_synth(args: argparse.Namespace) -> int:
     from training.examples import write_examples
-    from training.mining import MiningConfig
     from training.synth import QueryGenerator, SynthConfig, SynthReport, synthesize
 
     settings = settings_from(args, index=args.index, device=args.device)
     report = SynthReport()
     try:
-        config = SynthConfig(args.keep_top, args.limit, args.max_copied_words or None,
-                             MiningConfig(args.depth, args.skip, args.negatives, args.seed))
+        config = SynthConfig(args.keep_top, args.limit, args.max_copied_words or None, window_config(args))
         backend = search_backend(settings, settings.index)
         generator = QueryGenerator(args.generator, device=settings.device, max_new_tokens=args.max_new_tokens)
         print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend_name(settings)}",
               file=sys.stderr)
         written = write_examples(args.out, synthesize(backend, backend.documents(), generator, config, report=report))
-    except (BackendError, OSError, ValueError) as exc:
+    except (BackendError, EncoderError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written} examples to {args.out} from {report.passages} passages; dropped {report.too_short} "

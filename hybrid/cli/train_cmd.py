@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hybrid.data import SAMPLE_NAME, sample_dir
+from hybrid.data import SAMPLE_NAME, data_path
 from hybrid.encoders import EncoderError
 from hybrid.settings import load_settings
 
@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
         examples = read_examples(args.data)
         dev = None
         if args.dev:
-            folder = sample_dir() if args.dev == SAMPLE_NAME else Path(args.dev)
-            dev = DevSet.load(folder, args.dev_split, instruction=args.dev_instruction,
+            dev = DevSet.load(data_path(args.dev), args.dev_split, instruction=args.dev_instruction,
                               distractors=args.dev_distractors, seed=args.seed)
         print(f"training {settings.model} on {len(examples)} examples"
               + (f"; dev: {len(dev.queries)} queries over {len(dev.doc_ids)} documents" if dev else ""),

@@ -11,3 +11,8 @@ SAMPLE_NAME = "sample"
 def sample_dir() -> Path:
     """Folder of the SciFact sample in BEIR layout (corpus.jsonl, queries.jsonl, qrels/dev.tsv)."""
     return Path(str(resources.files("hybrid.data").joinpath("scifact_sample")))
+
+
+def data_path(name: str) -> Path:
+    """A path given on the command line, where ``sample`` means the bundled SciFact sample."""
+    return sample_dir() if name == SAMPLE_NAME else Path(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -68,6 +69,7 @@ def test_training_reduces_the_loss_and_the_output_embeds_identically(tiny: Path,
     assert spec["kind"] == "decoder" and spec["pooling"] == "last_token" and spec["similarity"] == "cosine"
     fingerprint = json.loads((tmp_path / "run" / "fingerprint.json").read_text())
     assert fingerprint["weights"] == reloaded.fingerprint.weights  # checkpoints/ is not part of the identity
+    assert fingerprint == dataclasses.asdict(reloaded.fingerprint)  # what ingest will stamp into an index
     logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert any("loss" in r for r in logged) and (tmp_path / "run" / "training-curve.png").stat().st_size > 1000
 
