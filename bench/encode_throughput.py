@@ -37,8 +37,9 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
     import numpy as np
 
     from hybrid.beir import iter_corpus, load_qrels, load_queries
-    from hybrid.encoders import load_encoder, passage_text
+    from hybrid.encoders import load_encoder
     from hybrid.metrics import evaluate
+    from hybrid.recipes import passage_text
 
     how, options, quality = VARIANTS[variant]
     docs = list(iter_corpus(data))
@@ -47,7 +48,7 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
     if how == "plain-st":
         from sentence_transformers import SentenceTransformer
 
-        from hybrid.encoders.presets import preset
+        from hybrid.recipes.presets import preset
 
         model = SentenceTransformer(preset("minilm").source, device="cpu")
 

@@ -41,11 +41,12 @@ def write_scaled_corpus(data: Path, scale: int, out: Path) -> int:
 def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
     from hybrid.backends.base import IndexOptions
     from hybrid.backends.opensearch.target import OpenSearchTarget
-    from hybrid.encoders import load_encoder, passage_text
+    from hybrid.encoders import load_encoder
+    from hybrid.ingest.pipeline import IngestOptions, run_ingest
+    from hybrid.ingest.sources import open_source
+    from hybrid.ingest.validate import Validator
+    from hybrid.recipes import passage_text
     from hybrid.settings import load_settings
-    from ingest.pipeline import IngestOptions, run_ingest
-    from ingest.sources import open_source
-    from ingest.validate import Validator
 
     settings = load_settings(opensearch_url=url)
     from hybrid.backends.opensearch.client import make_client

@@ -71,8 +71,8 @@ def _repeat_corpus(data: Path, folder: Path, copies: int) -> Path:
 
 def _ingest(target, folder: Path, index: str, encoder) -> float:  # type: ignore[no-untyped-def]
     from hybrid.backends.base import IndexOptions
-    from ingest.pipeline import IngestOptions, run_ingest
-    from ingest.sources import open_source
+    from hybrid.ingest.pipeline import IngestOptions, run_ingest
+    from hybrid.ingest.sources import open_source
 
     started = time.perf_counter()
     run_ingest(open_source(folder, "beir"), index=index, encoder=encoder, target=target, rejects_path=Path(os.devnull),
@@ -81,7 +81,7 @@ def _ingest(target, folder: Path, index: str, encoder) -> float:  # type: ignore
 
 
 def _mine(backend, queries, qrels) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    from training.mining import MiningConfig, mine
+    from hybrid.training.mining import MiningConfig, mine
 
     started = time.perf_counter()
     n = sum(1 for _ in mine(backend, queries, qrels, MiningConfig(depth=100, skip=2, negatives=8)))

@@ -35,8 +35,8 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 
 def _ingest(target, data: Path, index: str, encoder) -> None:  # type: ignore[no-untyped-def]
     from hybrid.backends.base import IndexOptions
-    from ingest.pipeline import IngestOptions, run_ingest
-    from ingest.sources import open_source
+    from hybrid.ingest.pipeline import IngestOptions, run_ingest
+    from hybrid.ingest.sources import open_source
 
     source = open_source(data, "beir")
     summary = run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=Path(os.devnull),

@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def subset_dataset(data: Path, split: str, distractors: int, folder: Path, seed: int = 13) -> Path:
     """The split's judged documents plus ``distractors`` others, as a BEIR folder."""
-    from training.dev_eval import DevSet
+    from hybrid.training.dev_eval import DevSet
 
     dev = DevSet.load(data, split, distractors=distractors, seed=seed)
     keep = set(dev.doc_ids)

@@ -33,8 +33,8 @@ def _worker(model: str, device: str, args: argparse.Namespace) -> dict[str, obje
     import torch
     from transformers import TrainerCallback
 
-    from training.examples import read_examples
-    from training.trainer import TrainConfig, train
+    from hybrid.training.examples import read_examples
+    from hybrid.training.trainer import TrainConfig, train
 
     stamps: list[float] = []
 

@@ -1,12 +1,15 @@
 """BEIR-layout evaluation of bm25, dense and hybrid over one index, and a fusion-settings sweep.
 
-Each query is answered once per backend round trip (both sides together); the three modes are
-derived from those two runs, exactly as the retrievers would produce them, so the comparison is
-like for like and a sweep re-fuses without re-querying.
+Each query's two sides are retrieved once (queries embedded in batches, sub-queries sent in batches:
+one ``_msearch`` per batch on OpenSearch); every mode's run is then ranked from those lists by the
+search pipeline's own ``rank_hits``, so a run is exactly the ranked list `hybrid search` pages through
+with the same windows and fusion, cut at ``EVAL_DEPTH``. Runs are scored by rank, so ties are ordered
+as the search orders them. A sweep re-ranks without re-querying.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -14,50 +17,55 @@ from pathlib import Path
 
 from hybrid.beir import Qrels, load_qrels, load_queries
 from hybrid.metrics import DEFAULT_MEASURES, evaluate
-from hybrid.retrieval.fusion import Run, fuse
-from hybrid.retrieval.request import FusionConfig, SearchRequest
+from hybrid.retrieval.fusion import RankedList
+from hybrid.retrieval.pipeline import rank_hits, side_queries
+from hybrid.retrieval.request import MODES, BadRequestError, FusionConfig, Mode
 from hybrid.retrieval.searcher import Searcher
+from hybrid.retrieval.types import SIDES, Side
 
 EVAL_DEPTH = 100  # hits per query and mode that the metrics see (Recall@100 needs 100)
+SWEEP_WINDOWS = (20, 50, 100)
 
 
 @dataclass(frozen=True)
-class SideRuns:
-    """Per query: the BM25 and dense runs, each ``depth`` deep."""
+class SideLists:
+    """Per query id: each side's ranked list, as deep as it was retrieved."""
 
-    lexical: dict[str, Run]
-    dense: dict[str, Run]
+    lists: dict[str, dict[Side, RankedList]]
 
 
-def collect_runs(
-    searcher: Searcher, queries: dict[str, str], *, instruction: str | None, depth: int, batch_size: int = 64
-) -> SideRuns:
-    """Both sides' runs for every query (query embeddings computed in batches, once)."""
-    lexical: dict[str, Run] = {}
-    dense: dict[str, Run] = {}
+def retrieval_windows(fusion: FusionConfig, *, sweep: bool) -> FusionConfig:
+    """How deep to retrieve each side: the configured windows, or the sweep's deepest if larger."""
+    deepest = max(SWEEP_WINDOWS) if sweep else 0
+    return dataclasses.replace(fusion, bm25_window=max(fusion.bm25_window, deepest),
+                               dense_window=max(fusion.dense_window, deepest))
+
+
+def collect_lists(searcher: Searcher, queries: dict[str, str], *, instruction: str | None, windows: FusionConfig,
+                  batch_size: int = 32) -> SideLists:
+    """Both sides' ranked lists for every query, ``windows`` deep."""
+    problems = windows.problems()
+    if problems:
+        raise BadRequestError("; ".join(problems))
+    out: dict[str, dict[Side, RankedList]] = {}
     qids = sorted(queries)
     for start in range(0, len(qids), batch_size):
         chunk = qids[start : start + batch_size]
-        vectors = searcher.embed([queries[q] for q in chunk], instruction)
-        for qid, vector in zip(chunk, vectors):
-            request = SearchRequest(queries[qid], mode="hybrid", k=min(depth, 1000),
-                                    fusion=FusionConfig(window=depth))
-            request.validate(searcher.backend.filterable_fields())
-            lexical[qid], dense[qid] = searcher.backend.both(queries[qid], vector, depth, ())
-    return SideRuns(lexical, dense)
+        vectors = searcher.embed_queries([queries[q] for q in chunk], instruction)
+        subqueries = [q for qid, vector in zip(chunk, vectors) for q in side_queries(queries[qid], vector, windows, SIDES)]
+        answers = searcher.backend.retrieve(subqueries)
+        for i, qid in enumerate(chunk):
+            out[qid] = dict(zip(SIDES, answers[2 * i : 2 * i + 2]))
+    return SideLists(out)
 
 
-def fused_runs(runs: SideRuns, fusion: FusionConfig, depth: int = EVAL_DEPTH) -> dict[str, dict[str, float]]:
+def mode_run(lists: SideLists, mode: Mode, fusion: FusionConfig, depth: int = EVAL_DEPTH) -> dict[str, dict[str, float]]:
+    """``{query id: {doc id: score}}`` of one mode; the score is ``depth - rank + 1`` (order, not magnitude)."""
     out: dict[str, dict[str, float]] = {}
-    for qid in runs.lexical:
-        fused = fuse([runs.lexical[qid], runs.dense[qid]], method=fusion.method, k=fusion.rank_constant,
-                     weights=[fusion.bm25_weight, fusion.dense_weight], window=fusion.window)
-        out[qid] = {h.doc_id: h.score for h in fused[:depth]}
+    for qid, sides in lists.lists.items():
+        ranked = rank_hits(mode, sides, fusion)[:depth]
+        out[qid] = {hit.doc_id: float(depth - hit.rank + 1) for hit in ranked}
     return out
-
-
-def _as_run(side: dict[str, Run], depth: int) -> dict[str, dict[str, float]]:
-    return {qid: dict(run[:depth]) for qid, run in side.items()}
 
 
 @dataclass(frozen=True)
@@ -68,30 +76,26 @@ class EvalResult:
     fusion: FusionConfig
 
 
-def evaluate_modes(runs: SideRuns, qrels: Qrels, fusion: FusionConfig, split: str,
+def evaluate_modes(lists: SideLists, qrels: Qrels, fusion: FusionConfig, split: str,
                    measures: Iterable[str] = DEFAULT_MEASURES) -> EvalResult:
     measures = list(measures)
-    metrics = {
-        "bm25": evaluate(_as_run(runs.lexical, EVAL_DEPTH), qrels, measures),
-        "dense": evaluate(_as_run(runs.dense, EVAL_DEPTH), qrels, measures),
-        "hybrid": evaluate(fused_runs(runs, fusion), qrels, measures),
-    }
+    metrics = {mode: evaluate(mode_run(lists, mode, fusion), qrels, measures) for mode in MODES}
     return EvalResult(split, len(qrels), metrics, fusion)
 
 
 def sweep_grid() -> list[FusionConfig]:
     """RRF over rank constants, windows and weights; score fusion over the same weights."""
     weights = [(1.0, 1.0), (1.0, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 1.0)]
-    grid = [FusionConfig("rrf", k, window, bw, dw)
-            for k, window, (bw, dw) in itertools.product([10, 30, 60, 100], [20, 50, 100], weights)]
-    grid += [FusionConfig(method, 60, window, bw, dw)
-             for method, window, (bw, dw) in itertools.product(["minmax", "zscore"], [50, 100], weights)]
+    grid = [FusionConfig("rrf", k, window, window, bw, dw)
+            for k, window, (bw, dw) in itertools.product([10, 30, 60, 100], SWEEP_WINDOWS, weights)]
+    grid += [FusionConfig(method, 60, window, window, bw, dw)
+             for method, window, (bw, dw) in itertools.product(["minmax", "zscore"], SWEEP_WINDOWS[1:], weights)]
     return grid
 
 
-def sweep(runs: SideRuns, qrels: Qrels, measure: str = "nDCG@10") -> list[tuple[FusionConfig, float]]:
-    """Every grid setting with its ``measure`` on these qrels, best first."""
-    scored = [(cfg, evaluate(fused_runs(runs, cfg), qrels, [measure])[measure]) for cfg in sweep_grid()]
+def sweep(lists: SideLists, qrels: Qrels, measure: str = "nDCG@10") -> list[tuple[FusionConfig, float]]:
+    """Every grid setting with its hybrid ``measure`` on these qrels, best first."""
+    scored = [(cfg, evaluate(mode_run(lists, "hybrid", cfg), qrels, [measure])[measure]) for cfg in sweep_grid()]
     return sorted(scored, key=lambda item: -item[1])
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from hybrid.beir import Qrels
 
+# A run in TREC's sense: query id -> document id -> score (higher ranks first).
 Run = Mapping[str, Mapping[str, float]]
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "RR@10", "AP")
 

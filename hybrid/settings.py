@@ -21,10 +21,12 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("hybrid")))
     opensearch_home: Path | None = None
     maven_repo_url: str = "https://repo1.maven.org/maven2"
+    maven_timeout_s: float = 900.0  # one Maven download step; past it the install fails with a clear error
 
     # What to index and search with.
     index: str = "biomed"
-    model: str = "minilm"
+    # None: search uses the preset that built the index; ingest and training use "minilm".
+    model: str | None = None
     device: str | None = None
     embedded_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("hybrid")) / "indices")
 
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     proxy_api_keys: list[SecretStr] = Field(default_factory=list)  # empty: no API key required
     proxy_cors_origins: list[str] = Field(default_factory=list)
     proxy_batching: bool = True
-    proxy_batch_window_ms: float = 0.0  # 0: continuous batching, no added wait
+    proxy_batch_wait_ms: float = 0.0  # 0: continuous batching, no added wait
     proxy_timeout_s: float = 5.0  # per OpenSearch call; past it the proxy answers 503
 
     @classmethod

@@ -1,1 +1,2 @@
-"""Ingest: streaming readers and the read → validate → batch → encode → bulk pipeline (issue #4)."""
+"""Ingest: streaming readers and the read → validate → batch → encode → bulk pipeline, installed as
+``hybrid.ingest``."""

@@ -20,10 +20,12 @@ import numpy as np
 
 from hybrid.backends.base import IndexOptions, IngestTarget
 from hybrid.documents import Document, MetadataFields, Reject
-from hybrid.encoders import Encoder, passage_text
-from ingest.rejects import RejectsWriter
-from ingest.sources import Source
-from ingest.validate import Validator
+from hybrid.encoders import Encoder
+from hybrid.index_meta import IndexMeta
+from hybrid.ingest.rejects import RejectsWriter
+from hybrid.ingest.sources import Source
+from hybrid.ingest.validate import Validator
+from hybrid.recipes import passage_text
 
 
 class IngestError(Exception):
@@ -40,6 +42,14 @@ class IngestOptions:
     queue_batches: int = 4
     show_progress: bool = False
     expected_total: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch size {self.batch_size}: it must be at least 1")
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit {self.limit}: it must be 0 or more")
+        if self.queue_batches < 1:
+            raise ValueError(f"queue of {self.queue_batches} batches: it must be at least 1")
 
 
 @dataclass
@@ -58,6 +68,11 @@ class IngestSummary:
     @property
     def docs_per_s(self) -> float:
         return (self.indexed + self.skipped) / self.seconds if self.seconds else 0.0
+
+    @property
+    def nothing_usable(self) -> bool:
+        """Records were read and every one was rejected: the run finished but indexed nothing."""
+        return self.read > 0 and self.rejected >= self.read
 
 
 class _Writer(threading.Thread):
@@ -144,7 +159,8 @@ def run_ingest(
             summary.seconds = time.perf_counter() - started
             progress.close()
             return summary
-        target.open(index, encoder.fingerprint, metadata_fields, index_options, reindex=options.reindex)
+        meta = IndexMeta(encoder.fingerprint, metadata_fields, "loading", encoder_source=encoder.spec.location)
+        target.open(index, meta, index_options, reindex=options.reindex)
         summary.target = target.description
         writer = _Writer(target, options.queue_batches)
         writer.start()

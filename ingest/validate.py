@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hybrid.documents import Document, Metadata, RawRecord, Reject
-from ingest.sources import FieldMap
+from hybrid.ingest.sources import FieldMap
 
 EXCERPT_CHARS = 200
 

@@ -1,1 +1,2 @@
-"""Training: BM25 hard-negative mining and contrastive fine-tuning of the dense encoder (issue #7)."""
+"""Training: BM25 hard-negative mining, synthetic queries and pairs, and contrastive fine-tuning of the
+dense encoder; installed as ``hybrid.training``."""

@@ -13,8 +13,9 @@ import random
 
 import torch
 
-from hybrid.encoders import Encoder, resolve_instruction
-from training.examples import TrainingExample
+from hybrid.encoders import Encoder
+from hybrid.recipes import resolve_instruction
+from hybrid.training.examples import TrainingExample
 
 
 def info_nce(queries: torch.Tensor, passages: torch.Tensor, masked: torch.Tensor, temperature: float) -> torch.Tensor:

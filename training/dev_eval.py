@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from hybrid.beir import Qrels, iter_corpus
-from hybrid.encoders import Encoder, passage_text
+from hybrid.encoders import Encoder
 from hybrid.metrics import evaluate
-from training.examples import TrainingDataError
+from hybrid.recipes import passage_text
+from hybrid.training.examples import TrainingDataError
 
 MEASURE = "nDCG@10"
 RUN_DEPTH = 100

@@ -8,7 +8,7 @@ One JSON object per line::
 
 Extra keys on a negative (``bm25_rank``, ``bm25_score``) are kept in the file for inspection and
 ignored by training. Each example carries its own task instruction, so files of different tasks can
-be concatenated and every query is still embedded with the instruction of its task (DOMAIN.md §3).
+be concatenated and every query is still embedded with the instruction of its task (as biomedical instruction tuning does, arXiv 2401.00579).
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid.encoders import passage_text
-
-
-class TrainingDataError(ValueError):
-    """The training data cannot be used; the message names the file and line."""
+from hybrid.recipes import passage_text
+from hybrid.training.errors import TrainingDataError
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,11 @@ from pathlib import Path
 
 import torch
 
-from hybrid.encoders import EncoderSpec
+from hybrid.recipes import EncoderSpec
+from hybrid.training.errors import ModelTooLargeError
 
 FULL_BYTES_PER_PARAM = 16
 LORA_BYTES_PER_PARAM = 4
-
-
-class ModelTooLargeError(RuntimeError):
-    """The model cannot be trained in the memory this device has."""
 
 
 def parameter_count(spec: EncoderSpec) -> int | None:

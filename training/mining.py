@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybrid.beir import Qrels
-from hybrid.encoders import Encoder, passage_text
-from hybrid.retrieval.fusion import Run
-from hybrid.retrieval.types import SearchBackend, StoredDocument
-from training.examples import example_record
+from hybrid.encoders import Encoder
+from hybrid.recipes import passage_text
+from hybrid.retrieval.backend import SearchBackend
+from hybrid.retrieval.fusion import RankedList
+from hybrid.retrieval.types import BM25Query, StoredDocument
+from hybrid.training.examples import example_record
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,10 @@ def mine(
     qids = sorted(q for q in qrels if q in queries)
     for start in range(0, len(qids), batch_size):
         chunk = qids[start : start + batch_size]
-        runs = backend.lexical_many([queries[q] for q in chunk], config.depth)
-        wanted = {d for q in chunk for d, rel in qrels[q].items() if rel > 0} | {d for run in runs for d, _ in run}
+        ranked_lists = bm25_lists(backend, [queries[q] for q in chunk], config.depth)
+        wanted = {d for q in chunk for d, rel in qrels[q].items() if rel > 0} | {d for ranked in ranked_lists for d, _ in ranked}
         stored = backend.fetch(sorted(wanted))
-        for qid, run in zip(chunk, runs):
+        for qid, ranked in zip(chunk, ranked_lists):
             judged = {d for d, rel in qrels[qid].items() if rel > 0}
             missing = sorted(judged - set(stored))
             if missing:
@@ -102,7 +104,7 @@ def mine(
             if not positives:
                 report.without_positives.append(qid)
                 continue
-            candidates = window(run, judged, config, stored)
+            candidates = candidate_negatives(ranked, judged, config, stored)
             if config.margin is not None and candidates:
                 kept = _guard(encoder, queries[qid], instruction, [stored[p] for p in positives],  # type: ignore[arg-type]
                               candidates, stored, config.margin)
@@ -113,10 +115,15 @@ def mine(
                                  negative_records(candidates, stored, config, qid))
 
 
-def window(run: Run, exclude: set[str], config: MiningConfig, stored: Mapping[str, StoredDocument]
-           ) -> list[tuple[str, float, int]]:
-    """``(id, score, rank)`` of the run's ranks after ``skip``, without ``exclude`` or unfetchable ids."""
-    return [(d, s, rank) for rank, (d, s) in enumerate(run, start=1)
+def bm25_lists(backend: SearchBackend, queries: list[str], depth: int) -> list[RankedList]:
+    """BM25's top ``depth`` for each query, in one round trip (one ``_msearch`` on OpenSearch)."""
+    return backend.retrieve([BM25Query(q, depth) for q in queries])
+
+
+def candidate_negatives(ranked: RankedList, exclude: set[str], config: MiningConfig,
+                        stored: Mapping[str, StoredDocument]) -> list[tuple[str, float, int]]:
+    """``(id, score, rank)`` of the list's ranks after ``skip``, without ``exclude`` or unfetchable ids."""
+    return [(d, s, rank) for rank, (d, s) in enumerate(ranked, start=1)
             if rank > config.skip and d not in exclude and d in stored]
 
 

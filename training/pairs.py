@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from hybrid.retrieval.types import StoredDocument
-from training.examples import example_record
-from training.prompts import SENTENCE_INSTRUCTION, TITLE_INSTRUCTION
+from hybrid.training.examples import example_record
+from hybrid.training.prompts import SENTENCE_INSTRUCTION, TITLE_INSTRUCTION
 
 # A sentence ends at . ! or ? followed by whitespace and an upper-case letter, digit or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")

@@ -5,7 +5,7 @@ Kept in one place so that a change of wording is one edit and shows up in review
 
 from __future__ import annotations
 
-from hybrid.encoders import BMRETRIEVER_INSTRUCTIONS
+from hybrid.recipes import BMRETRIEVER_INSTRUCTIONS
 
 # `hybrid synth`: the generator sees a system line and one user turn (chat template when the
 # tokenizer has one, else the plain concatenation below).

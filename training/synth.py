@@ -3,7 +3,7 @@
 A causal LM writes one question per passage (prompts in training/prompts.py). The pair is kept only
 if BM25 ranks the passage within the top ``keep_top`` for the generated question — a cheap check
 that the question is about that passage and not generic ("What is the answer?"). Negatives come from
-the same BM25 run, with the window and seed rules of `hybrid mine`, so the output trains like mined
+the same BM25 list, with the rank and seed rules of `hybrid mine`, so the output trains like mined
 data. Offline the generator is the SmolLM2-135M-Instruct GGUF; any hub or local instruct LM (e.g.
 ``stanford-crfm/BioMedLM``) loads by name.
 """
@@ -17,13 +17,14 @@ from pathlib import Path
 
 import torch
 
-from hybrid.encoders import passage_text, resolve_spec
 from hybrid.encoders.device import pick_device, pick_dtype
 from hybrid.encoders.gguf_cache import materialize_gguf
-from hybrid.retrieval.types import SearchBackend, StoredDocument
-from training.examples import example_record
-from training.mining import MiningConfig, negative_records, window
-from training.prompts import SYNTH_INSTRUCTION, SYNTH_PLAIN, SYNTH_SYSTEM, SYNTH_USER
+from hybrid.recipes import passage_text, resolve_spec
+from hybrid.retrieval.backend import SearchBackend
+from hybrid.retrieval.types import StoredDocument
+from hybrid.training.examples import example_record
+from hybrid.training.mining import MiningConfig, bm25_lists, candidate_negatives, negative_records
+from hybrid.training.prompts import SYNTH_INSTRUCTION, SYNTH_PLAIN, SYNTH_SYSTEM, SYNTH_USER
 
 PASSAGE_CHARS = 1500  # of each passage shown to the generator (small LMs lose the thread beyond)
 MIN_QUERY_WORDS = 3
@@ -116,7 +117,7 @@ class SynthReport:
 def synthesize(backend: SearchBackend, documents: Iterable[tuple[str, StoredDocument]], generator: QueryGenerator,
                config: SynthConfig, *, batch_size: int = 32, report: SynthReport | None = None
                ) -> Iterator[dict[str, object]]:
-    """Training examples ``{query: generated question, positives: [passage], negatives: BM25 window}``."""
+    """Training examples ``{query: generated question, positives: [passage], negatives: from its BM25 list}``."""
     report = report if report is not None else SynthReport()
     batch: list[tuple[str, StoredDocument]] = []
     for doc_id, doc in documents:
@@ -144,17 +145,17 @@ def _filtered(backend: SearchBackend, batch: list[tuple[str, StoredDocument]], g
             report.copied += 1
         else:
             usable.append(((doc_id, doc), query))
-    runs = backend.lexical_many([q for _, q in usable], config.mining.depth)
-    stored = backend.fetch(sorted({d for run in runs for d, _ in run}))
-    for ((doc_id, doc), query), run in zip(usable, runs):
-        top = [d for d, _ in run[: config.keep_top]]
+    ranked_lists = bm25_lists(backend, [q for _, q in usable], config.mining.depth)
+    stored = backend.fetch(sorted({d for ranked in ranked_lists for d, _ in ranked}))
+    for ((doc_id, doc), query), ranked in zip(usable, ranked_lists):
+        top = [d for d, _ in ranked[: config.keep_top]]
         if doc_id not in top:
             report.not_in_top += 1
             if len(report.examples_of_dropped) < 5:
                 report.examples_of_dropped.append(query)
             continue
         report.kept += 1
-        candidates = window(run, {doc_id}, config.mining, stored)
+        candidates = candidate_negatives(ranked, {doc_id}, config.mining, stored)
         yield example_record(f"{doc_id}#synth", query, SYNTH_INSTRUCTION,
                              [{"id": doc_id, "title": doc.title, "text": doc.text}],
                              negative_records(candidates, stored, config.mining, doc_id))

@@ -12,7 +12,8 @@ sentence-transformers' trainer would need the decoder recipe re-implemented as i
 Output folder::
 
     runs/x/hybrid-encoder.json   the recipe (EncoderSpec) — `load_encoder("runs/x")` reads it
-    runs/x/fingerprint.json      the encoder fingerprint ingest stamps into indices
+    runs/x/fingerprint.json      the fingerprint the folder has when loaded (what ingest stamps into an
+                                 index), written for people and tools; the encoder layer recomputes it
     runs/x/<weights, tokenizer>  sentence-transformers model, or the (LoRA-merged) decoder
     runs/x/training.json         config, data, hardware, timings, best dev nDCG@10
     runs/x/metrics.jsonl, training-curve.png, checkpoints/   (checkpoints: resume and best model)
@@ -31,14 +32,16 @@ from typing import Any, Literal
 
 import torch
 
-from hybrid.encoders import SPEC_FILE, Encoder, EncoderSpec, Fingerprint, load_encoder, resolve_spec
+from hybrid.encoders import Encoder, load_encoder
 from hybrid.encoders.device import cpu_has_native_bf16, pick_device
-from hybrid.encoders.fingerprint import weights_digest
-from training.contrastive import ContrastiveCollator, DualEncoder
-from training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
-from training.dev_eval import DevSet, dense_ndcg
-from training.examples import TrainingExample
-from training.memory import check_fits
+from hybrid.recipes import SPEC_FILE, EncoderSpec, Fingerprint, resolve_spec
+from hybrid.recipes.fingerprint import weights_digest
+from hybrid.training.contrastive import ContrastiveCollator, DualEncoder
+from hybrid.training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
+from hybrid.training.dev_eval import DevSet, dense_ndcg
+from hybrid.training.errors import OutputExistsError
+from hybrid.training.examples import TrainingExample
+from hybrid.training.memory import check_fits
 
 TrainPrecision = Literal["auto", "fp32", "bf16", "fp16"]
 CHECKPOINTS = "checkpoints"
@@ -99,10 +102,6 @@ class TrainReport:
 
     def summary(self) -> dict[str, object]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items() if k != "encoder"}
-
-
-class OutputExistsError(FileExistsError):
-    pass
 
 
 def trained_spec(base: EncoderSpec, output: Path) -> EncoderSpec:

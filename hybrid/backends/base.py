@@ -1,15 +1,18 @@
-"""The write-side protocol every backend implements, and the options an index is created with."""
+"""What every backend is: the write-side protocol, the one object a backend choice yields, the
+options an index is created with, the index-name rule and the backend errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from hybrid.documents import Document, MetadataFields, Reject
-from hybrid.encoders import Fingerprint
+from hybrid.documents import Document, Reject
+from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
 
 TITLE_FIELD = "title"
 TEXT_FIELD = "text"
@@ -19,6 +22,11 @@ VECTOR_FIELD = "vector"
 ID_FIELD = "doc_id"
 TITLE_BOOST = 2.0  # query-time weight of title matches against body matches
 
+# Index (alias) names: OpenSearch's rules narrowed to what is also a safe folder name, with room for
+# the "-<timestamp>" suffix of physical indices under OpenSearch's 255-byte limit.
+INDEX_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{0,199}$"
+_INDEX_NAME = re.compile(INDEX_NAME_PATTERN)
+
 
 class BackendError(Exception):
     """A backend refused or failed an operation; the message says which index and why."""
@@ -26,6 +34,33 @@ class BackendError(Exception):
 
 class IndexNotFoundError(BackendError):
     """The named index (or alias) does not exist."""
+
+
+class InvalidIndexNameError(BackendError, ValueError):
+    """A name that cannot be an index."""
+
+
+class BackendUnavailableError(BackendError):
+    """The backend could not be reached or did not answer: refused connection, TLS failure, time-out,
+    a server error. Retrying later may work."""
+
+
+class AccessDeniedError(BackendError):
+    """The backend refused the credentials (401) or the user's permissions (403)."""
+
+
+def is_index_name(name: str) -> bool:
+    return bool(_INDEX_NAME.match(name))
+
+
+def check_index_name(name: str) -> str:
+    """``name`` if it is a valid index name, else ``InvalidIndexNameError`` stating the rule."""
+    if not is_index_name(name):
+        raise InvalidIndexNameError(
+            f"index name {name!r} is not valid: use lower-case letters, digits, '-', '_' and '.', starting "
+            "with a letter or digit, at most 200 characters"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -51,10 +86,9 @@ class IngestTarget(Protocol):
     @property
     def description(self) -> str: ...
 
-    def open(
-        self, name: str, fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, reindex: bool
-    ) -> None:
-        """Create or reopen the index; refuse one built with another encoder unless ``reindex``."""
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+        """Create or reopen the index with this record (encoder fingerprint, metadata fields); refuse one
+        built with another encoder unless ``reindex``."""
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored (resume: they are skipped, not re-encoded)."""
@@ -69,3 +103,42 @@ class IngestTarget(Protocol):
         """After a failure: restore settings, keep what was written so a rerun resumes."""
 
     def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One index a backend holds, as listed for people and the proxy."""
+
+    name: str
+    documents: int
+    meta: IndexMeta
+
+
+class Backend(Protocol):
+    """The backend the settings chose, once: every search, ingest and listing goes through it."""
+
+    kind: str  # "opensearch" or "embedded"
+
+    @property
+    def description(self) -> str:
+        """Where it is, for messages: ``OpenSearch at URL`` or ``embedded (DIR)``."""
+
+    def search(self, index: str) -> SearchBackend: ...
+
+    def async_search(self, index: str) -> AsyncSearchBackend: ...
+
+    def ingest_target(self) -> IngestTarget: ...
+
+    def indices(self) -> list[IndexEntry]:
+        """Every index built by hybrid, by the name users give (aliases)."""
+
+    async def async_indices(self) -> list[IndexEntry]: ...
+
+    async def problem(self) -> str | None:
+        """Why the backend cannot serve now (readiness), or None."""
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -1,4 +1,8 @@
-"""The ``hybrid`` command: a thin layer over the library. ``main(argv)`` is what tests call."""
+"""The ``hybrid`` command: a thin layer over the library. ``main(argv)`` is what tests call.
+
+Command modules import the library inside their handlers, so ``hybrid --help`` loads neither torch
+nor the clients; errors become exit codes in ``hybrid.cli.errors``, for every command alike.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from hybrid.cli import eval_cmd, ingest_cmd, mine_cmd, opensearch_cmd, search_cmd, serve_cmd, synth_cmd, train_cmd
+from hybrid.cli.errors import run_mapped
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    return run_mapped(lambda: int(args.handler(args)))
 
 
 if __name__ == "__main__":  # pragma: no cover

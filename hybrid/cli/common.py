@@ -1,11 +1,30 @@
-"""Flags shared by the commands that talk to an index, and building the backend they choose."""
+"""What several commands share: connection and fusion flags, settings from flags, count types."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hybrid.settings import Settings, load_settings
+from hybrid.retrieval import params
+from hybrid.retrieval.fusion import FUSION_METHODS
+
+if TYPE_CHECKING:
+    from hybrid.backends.base import Backend
+    from hybrid.retrieval import FusionConfig, Searcher
+    from hybrid.retrieval.backend import SearchBackend
+    from hybrid.settings import Settings
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: it must be at least 1")
+    return value
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +39,9 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+    """Settings from ``--config``/env, overridden by the connection flags and ``extra`` (Nones ignored)."""
+    from hybrid.settings import load_settings
+
     overrides: dict[str, object] = {
         "opensearch_url": getattr(args, "opensearch_url", None),
         "embedded_dir": getattr(args, "embedded_dir", None),
@@ -35,5 +57,42 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
     return settings
 
 
-def backend_name(settings: Settings) -> str:
-    return f"OpenSearch at {settings.opensearch_url}" if settings.opensearch_url else f"embedded ({settings.embedded_dir})"
+def backend_from(settings: Settings) -> Backend:
+    from hybrid.backends import open_backend
+
+    return open_backend(settings)
+
+
+def _bounds(param: params.Param) -> str:
+    return f"{param.help} (default {param.default:g}, {param.range})"
+
+
+def add_fusion_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("windows and fusion (every page of a query is cut from the same list)")
+    group.add_argument("--window", type=int, default=int(params.WINDOW.default), help=_bounds(params.WINDOW))
+    group.add_argument("--bm25-window", type=int, help="the BM25 side's own window (default: --window)")
+    group.add_argument("--dense-window", type=int, help="the dense side's own window (default: --window)")
+    group.add_argument("--fusion", default="rrf", choices=FUSION_METHODS, help="hybrid mode's fusion (default rrf)")
+    group.add_argument("--rank-constant", type=float, default=params.RANK_CONSTANT.default,
+                       help=_bounds(params.RANK_CONSTANT))
+    group.add_argument("--bm25-weight", type=float, default=params.WEIGHT.default, help=_bounds(params.WEIGHT))
+    group.add_argument("--dense-weight", type=float, default=params.WEIGHT.default, help=_bounds(params.WEIGHT))
+
+
+def fusion_from(args: argparse.Namespace) -> FusionConfig:
+    from hybrid.retrieval import FusionConfig
+
+    return FusionConfig(args.fusion, args.rank_constant, args.bm25_window or args.window,
+                        args.dense_window or args.window, args.bm25_weight, args.dense_weight)
+
+
+def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: bool) -> Searcher:
+    """A searcher over an opened index; its encoder is the index's own (``--model`` overrides)."""
+    from hybrid.retrieval import Searcher
+
+    encoder = None
+    if with_encoder:
+        from hybrid.encoders import encoder_for_index
+
+        encoder = encoder_for_index(search.index_meta(), explicit=settings.model, device=settings.device)
+    return Searcher(search, encoder)

@@ -1,4 +1,9 @@
-"""``hybrid ingest SOURCE``: documents into an OpenSearch k-NN index or the embedded store."""
+"""``hybrid ingest SOURCE``: documents into an OpenSearch k-NN index or the embedded store.
+
+Exit status: 0 when the run finished (rejects, if any, are in the rejects file); 1 when it stopped
+part-way (rerunning resumes) or when every record read was rejected; other errors as in
+``hybrid.cli.errors``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from hybrid.backends.base import BackendError, IndexOptions
-from hybrid.backends.factory import ingest_target
-from hybrid.cli.common import add_connection_flags, backend_name, settings_from
+from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
+from hybrid.cli.errors import INCOMPLETE, OK
 from hybrid.data import SAMPLE_NAME, data_path
-from hybrid.encoders import EncoderError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,23 +27,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                   f"'{SAMPLE_NAME}' = the bundled SciFact sample")
     p.add_argument("--index", help="index (alias) name (default: settings 'index', 'biomed')")
     p.add_argument("--format", default="auto", choices=["auto", "beir", "jsonl", "csv", "pubmed"])
-    p.add_argument("--id-field", default=None, help="JSONL/CSV field with the document id (default 'id')")
+    p.add_argument("--id-field", default=None, help="field with the document id (default: the format's; 'id', BEIR '_id')")
     p.add_argument("--title-field", default=None, help="field with the title (default 'title')")
     p.add_argument("--text-field", default=None, help="field with the body text (default 'text')")
     p.add_argument("--metadata", action="append", default=[], metavar="FIELD[:int]",
-                   help="filterable metadata field (keyword, or integer with ':int'); repeatable")
+                   help="filterable metadata field (keyword, or integer with ':int'), added to the format's; repeatable")
     p.add_argument("--model", help="encoder preset, path or hub name (default 'minilm')")
     p.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
-    p.add_argument("--batch-size", type=int, default=64, help="documents per encode/bulk batch (default 64)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="documents per encode/bulk batch (default 64)")
     p.add_argument("--rejects", type=Path, help="rejects JSONL (default ./rejects-<index>.jsonl)")
     p.add_argument("--reindex", action="store_true", help="build a new index and swap the alias when done")
     p.add_argument("--force-merge", action="store_true", help="force-merge to one segment at the end")
     p.add_argument("--dry-run", action="store_true", help="read and validate only; write nothing")
-    p.add_argument("--limit", type=int, help="stop after this many valid documents")
-    p.add_argument("--shards", type=int, default=1)
+    p.add_argument("--limit", type=positive_int, help="stop after this many valid documents")
+    p.add_argument("--shards", type=positive_int, default=1)
     p.add_argument("--replicas", type=int, default=1)
-    p.add_argument("--hnsw-m", type=int, default=16)
-    p.add_argument("--hnsw-ef-construction", type=int, default=100)
+    p.add_argument("--hnsw-m", type=positive_int, default=16)
+    p.add_argument("--hnsw-ef-construction", type=positive_int, default=100)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_connection_flags(p)
@@ -58,57 +61,41 @@ def _count_lines(path: Path) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ingest.pipeline import IngestError, IngestOptions, run_ingest
-    from ingest.sources import FieldMap, open_source
+    from hybrid.backends.base import IndexOptions
+    from hybrid.ingest.pipeline import IngestOptions
+    from hybrid.ingest.runner import ingest_source
+    from hybrid.ingest.sources import FieldOverrides, open_source, parse_metadata
+    from hybrid.recipes import DEFAULT_MODEL
 
     settings = settings_from(args, index=args.index, model=args.model, device=args.device)
     path = data_path(args.source)
+    overrides = FieldOverrides(args.id_field, args.title_field, args.text_field, parse_metadata(args.metadata))
+    source = open_source(path, args.format, overrides)
+    index_options = IndexOptions(args.shards, args.replicas, "1s", args.hnsw_m, args.hnsw_ef_construction)
+    options = IngestOptions(
+        batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
+        force_merge=args.force_merge, show_progress=not args.quiet and sys.stderr.isatty(),
+        expected_total=_count_lines(path),
+    )
+    model = settings.model or DEFAULT_MODEL
+    backend = backend_from(settings)
     try:
-        fields = None
-        if args.id_field or args.title_field or args.text_field or args.metadata:
-            base = FieldMap()
-            fields = FieldMap(args.id_field or base.id, args.title_field or base.title, args.text_field or base.text,
-                              FieldMap.parse_metadata(args.metadata))
-        source = open_source(path, args.format, fields)
-        index_options = IndexOptions(args.shards, args.replicas, "1s", args.hnsw_m, args.hnsw_ef_construction)
-        options = IngestOptions(
-            batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
-            force_merge=args.force_merge, show_progress=not args.quiet and sys.stderr.isatty(),
-            expected_total=_count_lines(path),
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    rejects = args.rejects or Path(f"rejects-{settings.index}.jsonl")
-    encoder = target = None
-    try:
-        if not args.dry_run:
-            from hybrid.encoders import load_encoder
-
-            encoder = load_encoder(settings.model, device=settings.device)
-            target = ingest_target(settings)
-        print(f"ingesting {path} into '{settings.index}' on {backend_name(settings)}"
-              f"{'' if encoder is None else f' with {encoder.spec.model_id}'}", file=sys.stderr)
-        summary = run_ingest(source, index=settings.index, encoder=encoder, target=target, rejects_path=rejects,
-                             metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
-    except KeyboardInterrupt:
-        print("\ninterrupted: what was written stays; rerun the same command to resume", file=sys.stderr)
-        return 130
-    except (EncoderError, BackendError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except IngestError as exc:
-        print(f"error: {exc}\nrerun the same command to resume", file=sys.stderr)
-        return 1
+        print(f"ingesting {path} into '{settings.index}' on {backend.description}"
+              f"{'' if args.dry_run else f' with {model}'}", file=sys.stderr)
+        summary = ingest_source(backend, source, index=settings.index, model=model, device=settings.device,
+                                rejects_path=args.rejects or Path(f"rejects-{settings.index}.jsonl"),
+                                index_options=index_options, options=options)
     finally:
-        close = getattr(target, "close", None)
-        if close is not None:
-            close()
-    _report(summary, args.json)
-    return 0
+        backend.close()
+    print_summary(summary, as_json=args.json)
+    return exit_code(summary)
 
 
-def _report(summary, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def exit_code(summary) -> int:  # type: ignore[no-untyped-def]
+    return INCOMPLETE if summary.nothing_usable else OK
+
+
+def print_summary(summary, *, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     data = {
         "target": summary.target, "read": summary.read, "indexed": summary.indexed, "skipped": summary.skipped,
         "rejected": summary.rejected, "seconds": round(summary.seconds, 2), "docs_per_s": round(summary.docs_per_s, 1),
@@ -127,3 +114,6 @@ def _report(summary, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if summary.rejected:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.reject_reasons.items()))
         print(f"rejects ({reasons}) written to {summary.rejects_path}")
+    if summary.nothing_usable:
+        print(f"every one of the {summary.read} records read was rejected: check --format and the field flags "
+              "against the rejects file", file=sys.stderr)

@@ -7,9 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hybrid.local_opensearch import Manager, ManagerError, NodeStartError, manager_for
-from hybrid.settings import load_settings
+from hybrid.cli.errors import NOT_FOUND, OK
+
+if TYPE_CHECKING:
+    from hybrid.local_opensearch import Manager
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,21 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _manager(args: argparse.Namespace) -> Manager:
-    settings = load_settings(Path(args.config) if args.config else None)
-    return manager_for(settings)
+    from hybrid.local_opensearch import manager_for
+    from hybrid.settings import load_settings
 
-
-def _fail(exc: ManagerError) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return 1 if isinstance(exc, NodeStartError) else 2
+    return manager_for(load_settings(Path(args.config) if args.config else None))
 
 
 def _install(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    try:
-        inst = _manager(args).install(args.version, refresh=args.refresh, with_neural_search=args.with_neural_search)
-    except ManagerError as exc:
-        return _fail(exc)
+    inst = _manager(args).install(args.version, refresh=args.refresh, with_neural_search=args.with_neural_search)
     source = "downloaded from Maven Central" if inst.downloaded else "from the verified cache"
     print(f"OpenSearch {inst.version} with k-NN {inst.version}.0 ({source}) at {inst.dist} "
           f"in {time.monotonic() - started:.1f}s")
@@ -73,34 +70,24 @@ def _install(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    try:
-        info = _manager(args).start(
-            args.name, port=args.port, heap_mb=args.heap_mb, java_home=args.java_home, timeout_s=args.timeout
-        )
-    except ManagerError as exc:
-        return _fail(exc)
+    info = _manager(args).start(args.name, port=args.port, heap_mb=args.heap_mb, java_home=args.java_home,
+                                timeout_s=args.timeout)
     print(f"OpenSearch {info.version} '{info.name}' running at {info.url} (pid {info.pid}, "
           f"{time.monotonic() - started:.1f}s)")
     return 0
 
 
 def _stop(args: argparse.Namespace) -> int:
-    try:
-        node = _manager(args).node(args.name)
-        stopped = node.stop()
-        if args.purge:
-            node.purge()
-    except ManagerError as exc:
-        return _fail(exc)
+    node = _manager(args).node(args.name)
+    stopped = node.stop()
+    if args.purge:
+        node.purge()
     print(f"instance '{args.name}' {'stopped' if stopped else 'was not running'}{' and purged' if args.purge else ''}")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    try:
-        status = _manager(args).node(args.name).status()
-    except ManagerError as exc:
-        return _fail(exc)
+    status = _manager(args).node(args.name).status()
     if args.json:
         info = status.info
         print(json.dumps({
@@ -114,13 +101,13 @@ def _status(args: argparse.Namespace) -> int:
               f"health {status.health or 'not answering'}, RSS {rss}, OpenSearch {status.info.version}")
     else:
         print(f"instance '{status.name}': stopped")
-    return 0 if status.running else 3
+    return OK if status.running else NOT_FOUND
 
 
 def _url(args: argparse.Namespace) -> int:
     status = _manager(args).node(args.name).status()
     if not status.running or status.info is None:
-        print(f"instance '{args.name}' is not running", file=sys.stderr)
-        return 3
+        print(f"error: instance '{args.name}' is not running", file=sys.stderr)
+        return NOT_FOUND
     print(status.info.url)
     return 0

@@ -13,9 +13,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8000)")
     p.add_argument("--index", help="default index (default: settings 'index')")
-    p.add_argument("--model", help="encoder for query embeddings (default: settings 'model', minilm)")
+    p.add_argument("--model", help="encoder for every index (default: each index's own preset)")
     p.add_argument("--no-batching", action="store_true", help="one model call per request (no micro-batching)")
-    p.add_argument("--batch-window-ms", type=float, help="extra wait for more queries per batch (default 0: continuous batching)")
+    p.add_argument("--batch-wait-ms", type=float, help="extra wait for more queries per batch (default 0: continuous batching)")
     p.add_argument("--cors-origin", action="append", dest="cors", help="allowed CORS origin; repeatable")
     p.add_argument("--log-level", default="info")
     add_connection_flags(p)
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(
         args, proxy_host=args.host, proxy_port=args.port, index=args.index, model=args.model,
-        proxy_batching=False if args.no_batching else None, proxy_batch_window_ms=args.batch_window_ms,
+        proxy_batching=False if args.no_batching else None, proxy_batch_wait_ms=args.batch_wait_ms,
         proxy_cors_origins=args.cors,
     )
     # API keys come from HYBRID_PROXY_API_KEYS (a JSON list) or the config file, never from argv.

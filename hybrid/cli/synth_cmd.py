@@ -6,11 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hybrid.backends.base import BackendError
-from hybrid.backends.factory import search_backend
-from hybrid.cli.common import add_connection_flags, backend_name, settings_from
-from hybrid.cli.mine_cmd import add_window_flags, window_config
-from hybrid.encoders import EncoderError
+from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
+from hybrid.cli.mine_cmd import add_negative_flags, mining_config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,12 +19,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--generator", default="smollm2-135m",
                    help="causal LM: 'smollm2-135m' (packaged GGUF), a .gguf file, a folder or a hub name "
                         "such as stanford-crfm/BioMedLM (default smollm2-135m)")
-    s.add_argument("--limit", type=int, help="passages to use (default: all)")
-    s.add_argument("--keep-top", type=int, default=10, help="keep a pair if BM25 ranks its passage this high (default 10)")
+    s.add_argument("--limit", type=positive_int, help="passages to use (default: all)")
+    s.add_argument("--keep-top", type=positive_int, default=10, help="keep a pair if BM25 ranks its passage this high (default 10)")
     s.add_argument("--max-copied-words", type=int, default=8,
                    help="drop a query that repeats this many consecutive words of its passage (0: keep; default 8)")
     s.add_argument("--max-new-tokens", type=int, default=48)
-    add_window_flags(s)
+    add_negative_flags(s)
     s.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
     add_connection_flags(s)
     s.set_defaults(handler=run_synth)
@@ -44,21 +41,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from training.examples import write_examples
-    from training.synth import QueryGenerator, SynthConfig, SynthReport, synthesize
+    from hybrid.training.examples import write_examples
+    from hybrid.training.synth import QueryGenerator, SynthConfig, SynthReport, synthesize
 
     settings = settings_from(args, index=args.index, device=args.device)
     report = SynthReport()
+    config = SynthConfig(args.keep_top, args.limit, args.max_copied_words or None, mining_config(args))
+    backend = backend_from(settings)
     try:
-        config = SynthConfig(args.keep_top, args.limit, args.max_copied_words or None, window_config(args))
-        backend = search_backend(settings, settings.index)
+        search = backend.search(settings.index)
+        search.index_meta()  # a missing index fails before the generator loads
         generator = QueryGenerator(args.generator, device=settings.device, max_new_tokens=args.max_new_tokens)
-        print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend_name(settings)}",
+        print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend.description}",
               file=sys.stderr)
-        written = write_examples(args.out, synthesize(backend, backend.documents(), generator, config, report=report))
-    except (BackendError, EncoderError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        written = write_examples(args.out, synthesize(search, search.documents(), generator, config, report=report))
+    finally:
+        backend.close()
     print(f"wrote {written} examples to {args.out} from {report.passages} passages; dropped {report.too_short} "
           f"too-short generations, {report.copied} copied from the passage and {report.not_in_top} whose passage BM25 ranked below {args.keep_top}")
     for query in report.examples_of_dropped[:3]:
@@ -67,18 +65,18 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_pairs(args: argparse.Namespace) -> int:
-    from training.examples import write_examples
-    from training.pairs import PairsReport, document_pairs
+    from hybrid.training.examples import write_examples
+    from hybrid.training.pairs import PairsReport, document_pairs
 
     settings = settings_from(args, index=args.index)
     report = PairsReport()
+    backend = backend_from(settings)
     try:
-        backend = search_backend(settings, settings.index)
-        written = write_examples(args.out, document_pairs(backend.documents(), titles=args.titles,
+        search = backend.search(settings.index)
+        written = write_examples(args.out, document_pairs(search.documents(), titles=args.titles,
                                                           sentences=args.sentences, seed=args.seed, report=report))
-    except (BackendError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    finally:
+        backend.close()
     skipped = ", ".join(f"{n} {reason}" for reason, n in report.skipped.items()) or "none"
     print(f"wrote {written} pairs to {args.out} from {report.documents} documents "
           f"({report.title_pairs} title, {report.sentence_pairs} sentence); skipped: {skipped}")

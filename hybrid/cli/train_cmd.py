@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hybrid.cli.common import positive_int
 from hybrid.data import SAMPLE_NAME, data_path
-from hybrid.encoders import EncoderError
-from hybrid.settings import load_settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description="Fine-tune an encoder on JSONL from `hybrid mine`, `synth` or `pairs`. "
                                    "The output folder loads as --model anywhere.")
     p.add_argument("data", type=Path, nargs="+", help="training JSONL file(s); tasks may be mixed")
-    p.add_argument("--model", help="encoder to start from (default: settings 'model')")
+    p.add_argument("--model", help="encoder to start from (default: settings 'model', else minilm)")
     p.add_argument("--out", type=Path, required=True, help="output folder (e.g. runs/scifact-minilm)")
     p.add_argument("--dev", help=f"BEIR folder for dev evaluation during training; '{SAMPLE_NAME}'")
     p.add_argument("--dev-split", default="dev", help="qrels split of --dev (default dev)")
@@ -25,15 +24,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="evaluate over the judged documents plus this many others instead of the whole corpus")
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps (overrides epochs)")
-    p.add_argument("--batch-size", type=int, default=32, help="examples per step (in-batch negatives; default 32)")
-    p.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (default 1)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (in-batch negatives; default 32)")
+    p.add_argument("--grad-accum", type=positive_int, default=1, help="gradient accumulation steps (default 1)")
     p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
     lora = p.add_mutually_exclusive_group()
     lora.add_argument("--lora", dest="lora", action="store_true", default=None, help="LoRA adapters (default for decoders)")
     lora.add_argument("--full", dest="lora", action="store_false", help="update all weights (default for sentence models)")
-    p.add_argument("--lora-rank", type=int, default=16)
+    p.add_argument("--lora-rank", type=positive_int, default=16)
     p.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                    help="auto: bf16 on GPUs that have it (else fp16) and on CPUs with native bf16")
@@ -49,33 +48,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.dev_eval import DevSet
-    from training.examples import TrainingDataError, read_examples
-    from training.memory import ModelTooLargeError
-    from training.trainer import OutputExistsError, TrainConfig, train
+    from hybrid.recipes import DEFAULT_MODEL
+    from hybrid.settings import load_settings
+    from hybrid.training.dev_eval import DevSet
+    from hybrid.training.examples import read_examples
+    from hybrid.training.trainer import TrainConfig, train
 
     settings = load_settings(Path(args.config) if args.config else None, model=args.model, device=args.device)
-    try:
-        config = TrainConfig(
-            epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-            learning_rate=args.lr, temperature=args.temperature, hard_negatives=args.hard_negatives, lora=args.lora,
-            lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
-            max_length=args.max_length, eval_every=args.eval_every, patience=args.patience or None, seed=args.seed,
-        )
-        examples = read_examples(args.data)
-        dev = None
-        if args.dev:
-            dev = DevSet.load(data_path(args.dev), args.dev_split, instruction=args.dev_instruction,
-                              distractors=args.dev_distractors, seed=args.seed)
-        print(f"training {settings.model} on {len(examples)} examples"
-              + (f"; dev: {len(dev.queries)} queries over {len(dev.doc_ids)} documents" if dev else ""),
-              file=sys.stderr)
-        report = train(settings.model, examples, args.out, config, dev=dev, device=settings.device,
-                       resume=args.resume, overwrite=args.overwrite)
-    except (TrainingDataError, ModelTooLargeError, OutputExistsError, EncoderError, ValueError,
-            FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    model = settings.model or DEFAULT_MODEL
+    config = TrainConfig(
+        epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        learning_rate=args.lr, temperature=args.temperature, hard_negatives=args.hard_negatives, lora=args.lora,
+        lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
+        max_length=args.max_length, eval_every=args.eval_every, patience=args.patience or None, seed=args.seed,
+    )
+    examples = read_examples(args.data)
+    dev = None
+    if args.dev:
+        dev = DevSet.load(data_path(args.dev), args.dev_split, instruction=args.dev_instruction,
+                          distractors=args.dev_distractors, seed=args.seed)
+    print(f"training {model} on {len(examples)} examples"
+          + (f"; dev: {len(dev.queries)} queries over {len(dev.doc_ids)} documents" if dev else ""),
+          file=sys.stderr)
+    report = train(model, examples, args.out, config, dev=dev, device=settings.device,
+                   resume=args.resume, overwrite=args.overwrite)
     dev_line = ""
     if report.best_ndcg is not None:
         base = f"{report.base_ndcg:.4f} -> " if report.base_ndcg is not None else ""

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybrid.encoders.errors import EncoderLoadError
 from hybrid.encoders.device import Precision, autocast_for, pick_device, pick_dtype
-from hybrid.encoders.fingerprint import Fingerprint
-from hybrid.encoders.instructions import resolve_instruction
-from hybrid.encoders.spec import EncoderSpec
+from hybrid.recipes.errors import EncoderLoadError
+from hybrid.recipes.fingerprint import Fingerprint
+from hybrid.recipes.instructions import resolve_instruction
+from hybrid.recipes.spec import EncoderSpec
 
 # Texts are length-sorted within chunks of this size, so memory for sorting and the progress
 # bookkeeping stays bounded however long the input is; the output array is the only O(n) buffer.

@@ -1,4 +1,4 @@
-"""The BMRetriever recipe on a causal LM (Xu et al., EMNLP 2024, arXiv 2404.18443; DOMAIN.md §1).
+"""The BMRetriever recipe on a causal LM (Xu et al., EMNLP 2024, arXiv 2404.18443).
 
 Tokenize to ``max_length - 1``, append the EOS id by hand, pad, run the base model, and take the
 hidden state of the last non-pad token. Works for any ``AutoModel`` decoder: gpt_neox (BMRetriever
@@ -14,12 +14,12 @@ import torch
 
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
-from hybrid.encoders.errors import EncoderLoadError
-from hybrid.encoders.fingerprint import weights_digest
 from hybrid.encoders.gguf_cache import materialize_gguf
 from hybrid.encoders.pooling import last_token_pool
 from hybrid.encoders.quantize import quantize_linear_int8
-from hybrid.encoders.spec import EncoderSpec
+from hybrid.recipes.errors import EncoderLoadError
+from hybrid.recipes.fingerprint import weights_identity
+from hybrid.recipes.spec import EncoderSpec
 
 
 class DecoderEncoder(Encoder):
@@ -53,7 +53,8 @@ class DecoderEncoder(Encoder):
         self.model.to(self.device).eval()
         if spec.quantize == "int8":
             self.model = quantize_linear_int8(self.model, self.device)
-        self._set_identity(int(self.model.config.hidden_size), _weights_identity(spec, self.model))
+        self._set_identity(int(self.model.config.hidden_size),
+                           weights_identity(spec.source, self.model.config, spec.revision))
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids truncated to ``max_length - 1`` with EOS appended, padded, plus attention mask."""
@@ -91,10 +92,3 @@ class DecoderEncoder(Encoder):
         self.model.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
 
-
-def _weights_identity(spec: EncoderSpec, model: torch.nn.Module) -> str:
-    local = Path(spec.source)
-    if local.is_dir():
-        return weights_digest(local)
-    commit = getattr(model.config, "_commit_hash", None)
-    return f"hub:{commit or spec.revision or 'unknown-revision'}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-from hybrid.encoders.fingerprint import weights_digest
+from hybrid.recipes.fingerprint import weights_digest
 
 
 def materialize_gguf(folder: Path, gguf_file: str, cache_dir: Path | None = None) -> Path:

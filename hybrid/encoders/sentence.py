@@ -9,10 +9,10 @@ import torch
 
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
-from hybrid.encoders.errors import EncoderLoadError
-from hybrid.encoders.fingerprint import weights_digest
 from hybrid.encoders.quantize import quantize_linear_int8
-from hybrid.encoders.spec import EncoderSpec
+from hybrid.recipes.errors import EncoderLoadError
+from hybrid.recipes.fingerprint import weights_identity
+from hybrid.recipes.spec import EncoderSpec
 
 
 class SentenceTransformerEncoder(Encoder):
@@ -34,16 +34,16 @@ class SentenceTransformerEncoder(Encoder):
         self.model.max_seq_length = spec.max_length
         if self.device.type == "cuda" or dtype is not None:
             self.model.to(self.dtype)
+        transformer = self.model[0]
+        # sentence-transformers 6 keeps the HF model in `.model` (`.auto_model` in older releases).
+        attr = "model" if isinstance(getattr(transformer, "model", None), torch.nn.Module) else "auto_model"
         if spec.quantize == "int8":
-            transformer = self.model[0]
-            # sentence-transformers 6 keeps the HF model in `.model` (`.auto_model` in older releases).
-            attr = "model" if isinstance(getattr(transformer, "model", None), torch.nn.Module) else "auto_model"
             setattr(transformer, attr, quantize_linear_int8(getattr(transformer, attr), self.device))
         dimension = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
         if dimension is None:
             raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")
-        local = Path(spec.source)
-        self._set_identity(int(dimension), weights_digest(local) if local.is_dir() else f"hub:{spec.revision or 'default-revision'}")
+        config = getattr(getattr(transformer, attr), "config", None)
+        self._set_identity(int(dimension), weights_identity(spec.source, config, spec.revision))
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         with torch.inference_mode():

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hybrid.local_opensearch.artifacts import (
+    MANIFEST,
     MAVEN_CENTRAL,
     Maven,
     add_neural_search,
@@ -74,13 +75,15 @@ class Manager:
     """Installs distributions under ``home`` from artifacts cached under ``cache_dir``."""
 
     def __init__(
-        self, cache_dir: Path, home: Path | None = None, *, series: str = "2.19", repo_url: str = MAVEN_CENTRAL
+        self, cache_dir: Path, home: Path | None = None, *, series: str = "2.19", repo_url: str = MAVEN_CENTRAL,
+        maven_timeout_s: float = 900.0,
     ) -> None:
         self.artifacts_root = cache_dir / "opensearch" / "artifacts"
         self.maven_repo = cache_dir / "opensearch" / "m2"
         self.home = home or default_home(cache_dir)
         self.series = series
         self.repo_url = repo_url
+        self.maven_timeout_s = maven_timeout_s
 
     def install(
         self, version: str | None = None, *, refresh: bool = False, with_neural_search: bool = False
@@ -96,12 +99,23 @@ class Manager:
         artifacts = cached(self.artifacts_root, version)
         downloaded = artifacts is None
         if artifacts is None:
-            artifacts = download(self.artifacts_root, version, Maven(self.maven_repo))
+            # A cache entry that exists but failed verification (damaged manifest or file) is fetched again.
+            damaged = (self.artifacts_root / version / MANIFEST).is_file()
+            try:
+                artifacts = download(self.artifacts_root, version, self._maven())
+            except ArtifactError as exc:
+                if damaged:
+                    raise ArtifactError(f"the cached OpenSearch {version} failed verification and fetching it again "
+                                        f"failed: {exc}") from exc
+                raise
         if with_neural_search:
-            artifacts = add_neural_search(artifacts, Maven(self.maven_repo))
+            artifacts = add_neural_search(artifacts, self._maven())
         dist = assemble(artifacts, self.home / "dist" / f"opensearch-{version}")
         (self.home / "current").write_text(version)
         return Installation(version, dist, downloaded, artifacts.neural_search_zip is not None)
+
+    def _maven(self) -> Maven:
+        return Maven(self.maven_repo, timeout_s=self.maven_timeout_s)
 
     def installed(self) -> Installation:
         current = self.home / "current"
@@ -134,4 +148,5 @@ class Manager:
 
 def manager_for(settings: Settings) -> Manager:
     """The manager the settings describe (cache, home, Maven repository)."""
-    return Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url)
+    return Manager(settings.cache_dir, settings.opensearch_home, repo_url=settings.maven_repo_url,
+                   maven_timeout_s=settings.maven_timeout_s)

@@ -1,6 +1,6 @@
 """Resolve and download the OpenSearch artifacts from Maven Central, with a verified local cache.
 
-What a node needs (DOMAIN.md §4): the core integ-test zip (lib/ and the transport module only),
+What a node needs: the core integ-test zip (lib/ and the transport module only),
 the k-NN plugin zip, and the jars of the `lang-painless` module (k-NN extends it) and the
 `analysis-common` module (English analyzer, stemmers). Maven does the downloading with strict
 checksum checking (`-C`, against the `.sha1` files Central publishes); the cache keeps a SHA-256
@@ -103,13 +103,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _recorded_digests(manifest: Path) -> dict[str, str] | None:
+    """The manifest's ``{relative path: sha256}``, or None when it is unreadable (a damaged cache)."""
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["sha256"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(recorded, dict) or not recorded:
+        return None
+    return {str(k): str(v) for k, v in recorded.items()}
+
+
 def cached(cache_root: Path, version: str) -> ArtifactSet | None:
-    """The cached artifacts for ``version`` if every file matches its recorded SHA-256, else None."""
+    """The cached artifacts for ``version`` if the manifest is readable and every file matches its
+    recorded SHA-256, else None (the caller downloads again)."""
     root = cache_root / version
     manifest = root / MANIFEST
     if not manifest.is_file():
         return None
-    recorded: dict[str, str] = json.loads(manifest.read_text())["sha256"]
+    recorded = _recorded_digests(manifest)
+    if recorded is None:
+        return None
     for rel, digest in recorded.items():
         path = root / rel
         if not path.is_file() or _sha256(path) != digest:
@@ -128,23 +142,31 @@ def cached_versions(cache_root: Path, series: str) -> list[str]:
 class Maven:
     """Runs Maven with a private local repository and strict checksum checking."""
 
-    def __init__(self, local_repo: Path, executable: str = "mvn") -> None:
+    def __init__(self, local_repo: Path, executable: str = "mvn", *, timeout_s: float = 900.0) -> None:
         self.local_repo = local_repo
+        self.timeout_s = timeout_s
         self.executable = shutil.which(executable) or ""
         if not self.executable:
             raise ArtifactError(
                 "Maven (mvn) is not on PATH; install it (Debian: apt-get install maven) to download OpenSearch."
             )
 
-    def _run(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
         cmd = [self.executable, "-B", "-C", "-ntp", f"-Dmaven.repo.local={self.local_repo}", *args]
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+        try:
+            return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ArtifactError(
+                f"Maven did not finish fetching {what} within {self.timeout_s:g} s; check that Maven Central is "
+                "reachable (or raise HYBRID_MAVEN_TIMEOUT_S) and run the install again"
+            ) from None
 
     def copy(self, coordinate: str, dest: Path) -> None:
         """Download one artifact (``group:artifact:version:packaging``) into ``dest``."""
         with tempfile.TemporaryDirectory() as tmp:
             proc = self._run(
-                [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"], Path(tmp)
+                [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"], Path(tmp),
+                coordinate,
             )
         if proc.returncode != 0:
             raise ArtifactError(f"Maven could not fetch {coordinate}:\n{_maven_errors(proc.stdout)}")
@@ -163,7 +185,7 @@ class Maven:
             (Path(tmp) / "pom.xml").write_text(pom)
             proc = self._run(
                 [f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={dest}"],
-                Path(tmp),
+                Path(tmp), coordinate,
             )
         if proc.returncode != 0:
             raise ArtifactError(f"Maven could not fetch {coordinate} and its dependencies:\n{_maven_errors(proc.stdout)}")

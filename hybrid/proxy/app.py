@@ -1,90 +1,56 @@
 """``create_app(settings)``: the FastAPI search proxy.
 
-The lifespan loads the encoder once (off the event loop), owns the async OpenSearch client (or the
-embedded store) and the query micro-batcher; routes live in ``routes.py``; errors map to HTTP in
-``errors.py``. Nothing is built at import time.
+The lifespan opens the backend the settings choose, loads the encoder of the default index (off the
+event loop) and closes everything at shutdown; routes live in ``routes.py``, their dependencies in
+``deps.py``; errors map to HTTP in ``errors.py``. Nothing is built at import time.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 
 from hybrid import __version__
+from hybrid.backends import open_backend
 from hybrid.backends.base import BackendError
-from hybrid.encoders import Encoder, load_encoder
+from hybrid.index_meta import IndexMeta
 from hybrid.proxy import errors
-from hybrid.proxy.batching import QueryEmbedder
-from hybrid.proxy.service import AsyncSearchBackend, AsyncSearcher, ThreadedBackend
+from hybrid.proxy.deps import ProxyState
 from hybrid.settings import Settings, load_settings
 
-
-@dataclass
-class ProxyState:
-    """What the lifespan owns; one per app."""
-
-    settings: Settings
-    encoder: Encoder
-    embedder: QueryEmbedder
-    client: object | None = None  # AsyncOpenSearch, when an OpenSearch URL is configured
-    searchers: dict[str, AsyncSearcher] = field(default_factory=dict)
-
-    def backend(self, index: str) -> AsyncSearchBackend:
-        if self.client is not None:
-            from hybrid.backends.opensearch.async_search import AsyncOpenSearchSearch
-
-            return AsyncOpenSearchSearch(self.client, index)  # type: ignore[arg-type]
-        from hybrid.backends.embedded.search import EmbeddedSearch
-
-        return ThreadedBackend(EmbeddedSearch(self.settings.embedded_dir, index))
-
-    def searcher(self, index: str) -> AsyncSearcher:
-        # Cached per index only once it opened: a missing index is looked up again next time.
-        if index not in self.searchers:
-            self.searchers[index] = AsyncSearcher(self.backend(index), self.embedder, index=index)
-        return self.searchers[index]
-
-    def forget(self, index: str) -> None:
-        self.searchers.pop(index, None)
+if TYPE_CHECKING:
+    from hybrid.encoders import Encoder
 
 
-def _async_client(settings: Settings):  # type: ignore[no-untyped-def]
-    from opensearchpy import AsyncOpenSearch
-
-    from hybrid.backends.opensearch.client import client_options
-
-    options = client_options(settings)
-    # Fail fast (the proxy answers 503 within the timeout) rather than retrying behind the caller's back.
-    options.update(timeout=settings.proxy_timeout_s, max_retries=0, retry_on_timeout=False)
-    return AsyncOpenSearch(**options)
+async def _default_index_meta(state: ProxyState) -> IndexMeta | None:
+    """The default index's record, or None when it does not exist (yet) or cannot be read now."""
+    try:
+        return await state.searcher(state.settings.index).backend.index_meta()
+    except (BackendError, ValueError):
+        state.forget(state.settings.index)
+        return None
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
-    """The proxy for ``settings`` (default: built from flags/env/config now). ``encoder`` skips loading one."""
+    """The proxy for ``settings`` (default: built from env/config now). ``encoder`` is used for every index."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = encoder or await asyncio.to_thread(load_encoder, settings.model, device=settings.device)
-        embedder = QueryEmbedder(model, enabled=settings.proxy_batching, window_ms=settings.proxy_batch_window_ms)
-        await embedder.start()
-        state = ProxyState(settings, model, embedder)
-        if settings.opensearch_url:
-            state.client = _async_client(settings)
+        state = ProxyState(settings, open_backend(settings), encoder)
         app.state.proxy = state
         try:
+            # Ready means the default index's encoder is in memory: the first query does not wait for it.
+            await state.embedding_for(await _default_index_meta(state))
             yield
         finally:
-            await embedder.close()
-            if state.client is not None:
-                await state.client.close()  # type: ignore[attr-defined]
+            await state.close()
 
     app = FastAPI(
         title="hybrid search proxy",
@@ -105,6 +71,3 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
         return resources.files("hybrid.proxy").joinpath("static", "index.html").read_text(encoding="utf-8")
 
     return app
-
-
-__all__ = ["BackendError", "ProxyState", "create_app"]

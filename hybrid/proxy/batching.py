@@ -2,7 +2,7 @@
 
 Continuous batching: while one model call runs, new requests queue up; the next call takes all of
 them (up to ``max_batch``), grouped by instruction. A lone request is embedded at once, so batching
-adds no latency at low load; ``window_ms`` > 0 additionally waits that long for company. Model calls
+adds no latency at low load; ``wait_ms`` > 0 additionally waits that long for company. Model calls
 run on one dedicated thread, never on the event loop. With batching off, each request makes its own
 model call on that same thread (the comparison the load benchmark makes).
 """
@@ -11,24 +11,32 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.encoders import Encoder
+from hybrid.recipes.fingerprint import Fingerprint
+
+if TYPE_CHECKING:
+    from hybrid.encoders import Encoder
 
 _Item = tuple[str, str | None, "asyncio.Future[np.ndarray]"]
 
 
 class QueryEmbedder:
-    def __init__(self, encoder: Encoder, *, enabled: bool = True, window_ms: float = 0.0, max_batch: int = 64) -> None:
+    def __init__(self, encoder: Encoder, *, enabled: bool = True, wait_ms: float = 0.0, max_batch: int = 64) -> None:
         self.encoder = encoder
         self.enabled = enabled
-        self.window_s = window_ms / 1000
+        self.wait_s = wait_ms / 1000
         self.max_batch = max_batch
         self.batches = 0  # model calls made (for tests and the benchmark)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-encoder")
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return self.encoder.fingerprint
 
     def _encode(self, texts: list[str], instruction: str | None) -> np.ndarray:
         self.batches += 1
@@ -63,8 +71,8 @@ class QueryEmbedder:
         batch = [await self._queue.get()]
         while len(batch) < self.max_batch and not self._queue.empty():  # everything already waiting
             batch.append(self._queue.get_nowait())
-        deadline = asyncio.get_running_loop().time() + self.window_s
-        while len(batch) < self.max_batch and self.window_s > 0:
+        deadline = asyncio.get_running_loop().time() + self.wait_s
+        while len(batch) < self.max_batch and self.wait_s > 0:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 break

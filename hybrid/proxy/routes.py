@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 
-from hybrid.backends.base import IndexNotFoundError
-from hybrid.proxy.app import ProxyState
+from hybrid.backends.base import INDEX_NAME_PATTERN, IndexNotFoundError
+from hybrid.proxy.deps import State, require_api_key
 from hybrid.proxy.schemas import DocumentBody, HitBody, IndexInfo, Problem, SearchBody, SearchResult
 
-INDEX_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{0,199}$"
 ERRORS = {
+    400: {"model": Problem, "description": "a valid body this search cannot answer (the detail says why)"},
     401: {"model": Problem, "description": "missing or wrong API key"},
     404: {"model": Problem, "description": "no such index or document"},
-    409: {"model": Problem, "description": "the index was built with another encoder"},
-    422: {"description": "invalid request (the detail says what)"},
-    503: {"model": Problem, "description": "OpenSearch unavailable or too slow"},
+    409: {"model": Problem, "description": "the index was built with another encoder, or not by hybrid"},
+    422: {"description": "the body or a parameter does not match the schema (the detail says what)"},
+    502: {"model": Problem, "description": "OpenSearch refused the request or the proxy's credentials"},
+    503: {"model": Problem, "description": "OpenSearch unavailable or too slow, or the encoder cannot be loaded"},
 }
-
-
-def _state(request: Request) -> ProxyState:
-    return request.app.state.proxy  # type: ignore[no-any-return]
-
-
-def require_api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    keys = _state(request).settings.proxy_api_keys
-    if not keys:
-        return
-    if x_api_key is None or not any(hmac.compare_digest(x_api_key, k.get_secret_value()) for k in keys):
-        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key")
-
-
-State = Annotated[ProxyState, Depends(_state)]
-IndexName = Annotated[str | None, Query(pattern=INDEX_PATTERN, description="index (alias); default: the proxy's")]
+IndexName = Annotated[str | None, Query(pattern=INDEX_NAME_PATTERN, description="index (alias); default: the proxy's")]
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], responses=ERRORS)
 
 
-@v1.post("/search", response_model=SearchResult, summary="BM25, dense or hybrid search")
+@v1.post("/search", response_model=SearchResult, response_model_exclude_none=True, summary="BM25, dense or hybrid search")
 async def search(body: SearchBody, state: State, index: IndexName = None) -> SearchResult:
     name = index or state.settings.index
     try:
@@ -51,7 +36,7 @@ async def search(body: SearchBody, state: State, index: IndexName = None) -> Sea
         raise
     return SearchResult(index=response.index, mode=response.mode, took_ms=round(response.took_ms, 2),
                         candidates=response.candidates, offset=response.offset,
-                        hits=[HitBody.of(h) for h in response.hits])
+                        hits=[HitBody.of(h, explain=body.explain) for h in response.hits])
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentBody, summary="one document by id")
@@ -59,7 +44,11 @@ async def document(doc_id: Annotated[str, Path(min_length=1, max_length=512)], s
                    index: IndexName = None) -> DocumentBody:
     name = index or state.settings.index
     backend = state.searcher(name).backend
-    await backend.filterable_fields()  # 404 for a missing index before looking up the document
+    try:
+        await backend.index_meta()  # 404 for a missing index before looking up the document
+    except IndexNotFoundError:
+        state.forget(name)
+        raise
     found = (await backend.fetch([doc_id])).get(doc_id)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no document {doc_id!r} in index {name!r}")
@@ -68,9 +57,8 @@ async def document(doc_id: Annotated[str, Path(min_length=1, max_length=512)], s
 
 @v1.get("/indices", response_model=list[IndexInfo], summary="indices built by hybrid")
 async def indices(state: State) -> list[IndexInfo]:
-    from hybrid.proxy.catalog import list_indices
-
-    return await list_indices(state)
+    return [IndexInfo(name=e.name, documents=e.documents, fingerprint=e.meta.fingerprint.to_meta())
+            for e in await state.backend.async_indices()]
 
 
 router.include_router(v1)
@@ -81,19 +69,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="OpenSearch reachable and the encoder loaded", responses={503: {"model": Problem}})
+@router.get("/readyz", summary="the backend answers and the default index's encoder is loaded",
+            responses={503: {"model": Problem}})
 async def readyz(state: State) -> JSONResponse:
-    problems = []
-    if state.encoder is None:
-        problems.append("encoder not loaded")
-    if state.client is not None:
-        try:
-            if not await state.client.ping():
-                problems.append("OpenSearch does not answer")
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            problems.append(f"OpenSearch unreachable ({type(exc).__name__})")
-    if problems:
-        return JSONResponse(status_code=503, content={"detail": "; ".join(problems)})
-    model = state.encoder.spec.model_id
-    return JSONResponse(content={"status": "ready", "encoder": model,
-                                 "backend": "opensearch" if state.client is not None else "embedded"})
+    problem = await state.backend.problem()
+    if problem:
+        return JSONResponse(status_code=503, content={"detail": problem})
+    encoders = sorted(e.encoder.spec.model_id for e in state.embedders.values())
+    return JSONResponse(content={"status": "ready", "backend": state.backend.kind, "where": state.backend.description,
+                                 "encoders": encoders})

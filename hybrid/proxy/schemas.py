@@ -1,4 +1,6 @@
-"""Request and response bodies of the v1 API (validated by pydantic: bad input is a clear 422)."""
+"""Request and response bodies of the v1 API. Bounds and defaults come from ``hybrid.retrieval.params``,
+so the schema, the CLI and the library validation agree; what depends on the index (filter fields,
+the page against the windows) is checked by the library and answered with a 400."""
 
 from __future__ import annotations
 
@@ -6,10 +8,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hybrid.retrieval import MAX_K, FusionConfig, Hit, RangeFilter, SearchRequest, TermFilter
-from hybrid.retrieval.request import MAX_QUERY_CHARS, Filter
+from hybrid.retrieval import FusionConfig, Hit, RangeFilter, SearchRequest, TermFilter, params
+from hybrid.retrieval.request import Filter
 
 SNIPPET_CHARS = 300
+
+
+def bounded(param: params.Param, *, integer: bool = False, description: str | None = None):  # type: ignore[no-untyped-def]
+    """A pydantic field with the parameter's default, bounds and meaning."""
+    default = int(param.default) if integer else param.default
+    low, high = (int(param.low), int(param.high)) if integer else (param.low, param.high)
+    return Field(default, ge=low, le=high, description=description or param.help)
+
+
+def optional_window(side: str):  # type: ignore[no-untyped-def]
+    return Field(None, ge=int(params.WINDOW.low), le=int(params.WINDOW.high),
+                 description=f"the {side} side's window (default: window)")
 
 
 class RangeBody(BaseModel):
@@ -30,22 +44,30 @@ FilterValue = str | int | list[str | int] | RangeBody
 class FusionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["rrf", "minmax", "zscore"] = "rrf"
-    rank_constant: float = Field(60.0, ge=0, le=10_000)
-    window: int = Field(100, ge=1, le=1000)
-    bm25_weight: float = Field(1.0, ge=0, le=100)
-    dense_weight: float = Field(1.0, ge=0, le=100)
+    rank_constant: float = bounded(params.RANK_CONSTANT)
+    window: int = bounded(params.WINDOW, integer=True, description=f"{params.WINDOW.help} (both sides)")
+    bm25_window: int | None = optional_window("BM25")
+    dense_window: int | None = optional_window("dense")
+    bm25_weight: float = bounded(params.WEIGHT)
+    dense_weight: float = bounded(params.WEIGHT)
+
+    def config(self) -> FusionConfig:
+        return FusionConfig(self.method, self.rank_constant, self.bm25_window or self.window,
+                            self.dense_window or self.window, self.bm25_weight, self.dense_weight)
 
 
 class SearchBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the user's text")
+    query: str = Field(min_length=1, max_length=params.MAX_QUERY_CHARS, description="the user's text")
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
-    k: int = Field(10, ge=1, le=MAX_K, description="hits per page")
-    from_: int = Field(0, ge=0, le=9000, alias="from", description="offset of the first hit")
-    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=16,
+    k: int = bounded(params.K, integer=True)
+    from_: int = Field(int(params.OFFSET.default), ge=int(params.OFFSET.low), le=int(params.OFFSET.high),
+                       alias="from", description=params.OFFSET.help)
+    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=params.MAX_FILTERS,
                                             description='e.g. {"year": {"gte": 2015}, "mesh": ["Aged", "Humans"]}')
-    instruction: str | None = Field(None, max_length=1000, description="task name (scifact …) or free text")
-    explain: bool = False
+    instruction: str | None = Field(None, max_length=params.MAX_INSTRUCTION_CHARS,
+                                    description="task name (scifact …) or free text")
+    explain: bool = Field(False, description="add each hit's BM25 and dense rank and score")
     fusion: FusionBody = Field(default_factory=FusionBody)
 
     def to_request(self) -> SearchRequest:
@@ -56,10 +78,8 @@ class SearchBody(BaseModel):
             else:
                 values = tuple(value) if isinstance(value, list) else (value,)
                 filters.append(TermFilter(name, values))
-        fusion = FusionConfig(self.fusion.method, self.fusion.rank_constant, self.fusion.window,
-                              self.fusion.bm25_weight, self.fusion.dense_weight)
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
-                             self.explain, fusion)
+                             self.explain, self.fusion.config())
 
 
 class SideScore(BaseModel):
@@ -74,26 +94,28 @@ class HitBody(BaseModel):
     title: str
     snippet: str
     found_by: list[str]
-    bm25: SideScore | None = None
-    dense: SideScore | None = None
+    bm25: SideScore | None = Field(None, description="with explain: the hit's BM25 rank and score, if BM25 found it")
+    dense: SideScore | None = Field(None, description="with explain: the hit's dense rank and score, if found densely")
     metadata: dict[str, object] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, hit: Hit) -> HitBody:
+    def of(cls, hit: Hit, *, explain: bool) -> HitBody:
         snippet = hit.text if len(hit.text) <= SNIPPET_CHARS else hit.text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-        return cls(
-            id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet, found_by=list(hit.found_by),
-            bm25=SideScore(rank=hit.bm25_rank, score=hit.bm25_score) if hit.bm25_rank is not None else None,
-            dense=SideScore(rank=hit.dense_rank, score=hit.dense_score) if hit.dense_rank is not None else None,
-            metadata=dict(hit.metadata),
-        )
+        sides = {}
+        if explain:
+            sides = {
+                "bm25": SideScore(rank=hit.bm25_rank, score=hit.bm25_score) if hit.bm25_rank is not None else None,
+                "dense": SideScore(rank=hit.dense_rank, score=hit.dense_score) if hit.dense_rank is not None else None,
+            }
+        return cls(id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet,
+                   found_by=list(hit.found_by), metadata=dict(hit.metadata), **sides)  # type: ignore[arg-type]
 
 
 class SearchResult(BaseModel):
     index: str
     mode: str
     took_ms: float
-    candidates: int
+    candidates: int = Field(description="length of the ranked list the page was cut from")
     offset: int
     hits: list[HitBody]
 

@@ -1,10 +1,14 @@
-"""Retrieval: fusion functions, request validation, retrievers and the searcher facade."""
+"""Retrieval: request validation, fusion, the pure search steps, and the searchers that run them.
 
-from hybrid.retrieval.fusion import FusedHit, fuse
+Nothing here imports torch: an encoder is passed in, never loaded here.
+"""
+
+from hybrid.retrieval.fusion import FusedHit, RankedList, fuse
+from hybrid.retrieval.pipeline import SearchPlan, plan_search, rank_hits
 from hybrid.retrieval.request import (
-    MAX_K,
     MODES,
     BadRequestError,
+    Filter,
     FusionConfig,
     Mode,
     RangeFilter,
@@ -13,25 +17,32 @@ from hybrid.retrieval.request import (
     merge_ranges,
     parse_filter,
 )
-from hybrid.retrieval.searcher import Searcher
-from hybrid.retrieval.types import Hit, SearchBackend, SearchResponse, StoredDocument
+from hybrid.retrieval.searcher import AsyncSearcher, Searcher
+from hybrid.retrieval.types import BM25Query, Hit, KnnQuery, SearchResponse, SideQuery, StoredDocument
 
 __all__ = [
-    "MAX_K",
     "MODES",
+    "AsyncSearcher",
+    "BM25Query",
     "BadRequestError",
+    "Filter",
     "FusedHit",
     "FusionConfig",
     "Hit",
+    "KnnQuery",
     "Mode",
     "RangeFilter",
-    "SearchBackend",
+    "RankedList",
+    "SearchPlan",
     "SearchRequest",
     "SearchResponse",
     "Searcher",
+    "SideQuery",
     "StoredDocument",
     "TermFilter",
     "fuse",
     "merge_ranges",
     "parse_filter",
+    "plan_search",
+    "rank_hits",
 ]

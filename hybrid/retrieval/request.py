@@ -1,23 +1,30 @@
-"""What a search asks for, validated before anything runs: mode, k, page, filters, fusion settings."""
+"""What a search asks for, validated before anything runs: mode, page, filters, fusion settings.
+
+Paging walks one ranked list per query. Each side contributes a fixed number of hits, its window
+(what OpenSearch calls ``pagination_depth``), whatever page is asked for: BM25 mode pages through the
+top ``bm25_window`` BM25 hits, dense mode through the top ``dense_window`` neighbours, hybrid mode
+through the fusion of both. Every page of a query is then a slice of the same list; a page that
+ends past what the windows can hold is refused with the window to raise.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from hybrid.documents import MetadataFields
-from hybrid.retrieval.fusion import DEFAULT_RANK_CONSTANT, FusionMethod
+from hybrid.retrieval import params
+from hybrid.retrieval.fusion import FUSION_METHODS, FusionMethod
 
 Mode = Literal["bm25", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
-MAX_K = 1000
-MAX_QUERY_CHARS = 4096
 
 
 class BadRequestError(ValueError):
-    """The request itself is wrong (empty query, k out of range, unknown filter field …)."""
+    """The request itself is wrong (empty query, a page past the windows, unknown filter field …)."""
 
 
 @dataclass(frozen=True)
@@ -42,52 +49,99 @@ Filter = TermFilter | RangeFilter
 
 @dataclass(frozen=True)
 class FusionConfig:
+    """How deep each side goes and how the two are fused (defaults and limits: ``params``)."""
+
     method: FusionMethod = "rrf"
-    rank_constant: float = DEFAULT_RANK_CONSTANT
-    window: int = 100  # top hits taken from each side
-    bm25_weight: float = 1.0
-    dense_weight: float = 1.0
+    rank_constant: float = params.RANK_CONSTANT.default
+    bm25_window: int = int(params.WINDOW.default)
+    dense_window: int = int(params.WINDOW.default)
+    bm25_weight: float = params.WEIGHT.default
+    dense_weight: float = params.WEIGHT.default
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.method not in FUSION_METHODS:
+            out.append(f"fusion method {self.method!r}: choose one of {', '.join(FUSION_METHODS)}")
+        for name, value, param in (
+            ("rank constant", self.rank_constant, params.RANK_CONSTANT),
+            ("bm25 window", self.bm25_window, params.WINDOW),
+            ("dense window", self.dense_window, params.WINDOW),
+            ("bm25 weight", self.bm25_weight, params.WEIGHT),
+            ("dense weight", self.dense_weight, params.WEIGHT),
+        ):
+            if not param.contains(value):
+                out.append(f"{name} {value:g} is out of range {param.range}")
+        return out
 
 
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
     mode: Mode = "hybrid"
-    k: int = 10
-    offset: int = 0  # "from"
+    k: int = int(params.K.default)
+    offset: int = int(params.OFFSET.default)  # "from"
     filters: tuple[Filter, ...] = ()
     instruction: str | None = None
     explain: bool = False
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
+    @property
+    def page_end(self) -> int:
+        return self.offset + self.k
+
+    def list_capacity(self) -> int:
+        """The most hits the mode's ranked list can hold: one window, or both for hybrid."""
+        fusion = self.fusion
+        return {"bm25": fusion.bm25_window, "dense": fusion.dense_window,
+                "hybrid": fusion.bm25_window + fusion.dense_window}[self.mode]
+
     def validate(self, filterable: MetadataFields) -> None:
+        """Raise ``BadRequestError`` naming the first thing wrong, against the index's filterable fields."""
         if not self.query or not self.query.strip():
             raise BadRequestError("the query is empty")
-        if len(self.query) > MAX_QUERY_CHARS:
-            raise BadRequestError(f"the query has {len(self.query)} characters; the limit is {MAX_QUERY_CHARS}")
+        if len(self.query) > params.MAX_QUERY_CHARS:
+            raise BadRequestError(f"the query has {len(self.query)} characters; the limit is {params.MAX_QUERY_CHARS}")
         if self.mode not in MODES:
             raise BadRequestError(f"mode {self.mode!r}: choose one of {', '.join(MODES)}")
-        if not 1 <= self.k <= MAX_K:
-            raise BadRequestError(f"k={self.k} is out of range 1..{MAX_K}")
-        if not 0 <= self.offset <= 10_000 - self.k:
-            raise BadRequestError(f"from={self.offset} is out of range 0..{10_000 - self.k}")
-        for f in self.filters:
-            kind = filterable.get(f.field)
-            if kind is None:
-                names = ", ".join(sorted(filterable)) or "none (the index has no metadata fields)"
-                raise BadRequestError(f"unknown filter field {f.field!r}; filterable fields: {names}")
-            if isinstance(f, RangeFilter) and kind != "integer":
-                raise BadRequestError(f"range filter on {f.field!r}, a {kind} field; ranges need an integer field")
-            if isinstance(f, TermFilter) and kind == "integer" and not all(isinstance(v, int) for v in f.values):
-                raise BadRequestError(f"filter {f.field!r} is an integer field; got {list(f.values)}")
-        fusion = self.fusion
-        if fusion.window < 1 or fusion.rank_constant < 0 or min(fusion.bm25_weight, fusion.dense_weight) < 0:
-            raise BadRequestError("fusion: window >= 1, rank constant >= 0 and weights >= 0")
+        if not params.K.contains(self.k):
+            raise BadRequestError(f"k={self.k} is out of range {params.K.range}")
+        if not params.OFFSET.contains(self.offset):
+            raise BadRequestError(f"from={self.offset} is out of range {params.OFFSET.range}")
+        problems = self.fusion.problems()
+        if problems:
+            raise BadRequestError("; ".join(problems))
+        self._check_page()
+        _check_filters(self.filters, filterable)
 
-    @property
-    def depth(self) -> int:
-        """Hits needed from each side: the fusion window, and never fewer than the page end."""
-        return max(self.fusion.window, self.offset + self.k) if self.mode == "hybrid" else self.offset + self.k
+    def _check_page(self) -> None:
+        capacity = self.list_capacity()
+        if self.page_end <= capacity:
+            return
+        end = self.page_end
+        if self.mode == "hybrid":
+            sides = f"bm25 window {self.fusion.bm25_window} + dense window {self.fusion.dense_window}"
+            fix = f"raise the windows to a total of at least {end} (e.g. window {math.ceil(end / 2)} for both sides)"
+        else:
+            sides = f"the {self.mode} window"
+            fix = f"raise the {self.mode} window to at least {end}"
+        raise BadRequestError(
+            f"from + k = {end} is past the end of the ranked list, which holds at most {capacity} hits "
+            f"({sides}); {fix}"
+        )
+
+
+def _check_filters(filters: Sequence[Filter], filterable: MetadataFields) -> None:
+    if len(filters) > params.MAX_FILTERS:
+        raise BadRequestError(f"{len(filters)} filters; the limit is {params.MAX_FILTERS}")
+    for f in filters:
+        kind = filterable.get(f.field)
+        if kind is None:
+            names = ", ".join(sorted(filterable)) or "none (the index has no metadata fields)"
+            raise BadRequestError(f"unknown filter field {f.field!r}; filterable fields: {names}")
+        if isinstance(f, RangeFilter) and kind != "integer":
+            raise BadRequestError(f"range filter on {f.field!r}, a {kind} field; ranges need an integer field")
+        if isinstance(f, TermFilter) and kind == "integer" and not all(isinstance(v, int) for v in f.values):
+            raise BadRequestError(f"filter {f.field!r} is an integer field; got {list(f.values)}")
 
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|=|:)\s*(.+?)\s*$")

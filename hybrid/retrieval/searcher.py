@@ -1,71 +1,93 @@
-"""The search entry point the CLI, the proxy and `hybrid eval` share."""
+"""The search entry points: ``Searcher`` (blocking: CLI, evaluation, Python) and ``AsyncSearcher``
+(the proxy). Both run the pure steps of ``pipeline`` and differ only in how they wait for I/O."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
+
 import numpy as np
 
-from hybrid.encoders import Encoder, check_fingerprint, resolve_instruction
+from hybrid.index_meta import IndexMeta
+from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
+from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
+from hybrid.retrieval.pipeline import SearchPlan, plan_search
 from hybrid.retrieval.request import BadRequestError, SearchRequest
-from hybrid.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
-from hybrid.retrieval.types import Hit, SearchBackend, SearchResponse, StoredDocument
+from hybrid.retrieval.types import SearchResponse
+
+if TYPE_CHECKING:
+    from hybrid.encoders import Encoder
+
+NO_ENCODER = "dense and hybrid modes need an encoder; none was loaded"
 
 
 class Searcher:
-    """Validates a request, embeds the query once, runs the mode's retriever, pages, fetches bodies.
+    """Searches one index of a backend; ``encoder`` may be None for BM25-only use."""
 
-    The index's encoder fingerprint is checked against ``encoder`` before the first dense query.
-    """
-
-    def __init__(self, backend: SearchBackend, encoder: Encoder | None, *, index: str) -> None:
+    def __init__(self, backend: SearchBackend, encoder: Encoder | None) -> None:
         self.backend = backend
         self.encoder = encoder
-        self.index = index
-        self._checked = False
 
-    def check_encoder(self) -> Encoder:
-        if self.encoder is None:
-            raise BadRequestError("dense and hybrid modes need an encoder; none was loaded")
-        if not self._checked:
-            check_fingerprint(self.backend.fingerprint(), self.encoder.fingerprint, index=self.index)
-            self._checked = True
-        return self.encoder
-
-    def embed(self, queries: list[str], instruction: str | None) -> np.ndarray:
-        return self.check_encoder().encode_queries(queries, instruction=instruction, show_progress=False)
-
-    def retrieve(self, request: SearchRequest, vector: np.ndarray | None = None) -> list[Hit]:
-        """Ranked hits down to the request's depth, without bodies (`hybrid eval` uses this directly)."""
-        request.validate(self.backend.filterable_fields())
-        if request.instruction is not None:
-            resolve_instruction(request.instruction)
-        if request.mode != "bm25" and vector is None:
-            vector = self.embed([request.query], request.instruction)[0]
-        lexical, dense = BM25Retriever(self.backend), DenseRetriever(self.backend)
-        retriever = {"bm25": lexical, "dense": dense, "hybrid": HybridRetriever(lexical, dense, request.fusion)}
-        return retriever[request.mode].retrieve(request.query, vector, request.depth, request.filters)
+    @property
+    def index(self) -> str:
+        return self.backend.index
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        ranked = self.retrieve(request)
-        page = page_of(ranked, request)
-        stored = self.backend.fetch([h.doc_id for h in page])
-        return response_for(self.index, request, ranked, with_documents(page, stored), started)
+        plan = plan_search(request, self.backend.index_meta())
+        ranked = plan.rank(self.backend.retrieve(plan.queries(self._query_vector(plan))))
+        stored = self.backend.fetch(plan.page_ids(ranked))
+        return plan.respond(self.index, ranked, stored, started)
+
+    def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
+        """Query embeddings in batches, after checking the encoder against the index's fingerprint."""
+        if self.encoder is None:
+            raise BadRequestError(NO_ENCODER)
+        check_fingerprint(self.backend.index_meta().fingerprint, self.encoder.fingerprint, index=self.index)
+        return self.encoder.encode_queries(queries, instruction=instruction, show_progress=False)
+
+    def _query_vector(self, plan: SearchPlan) -> np.ndarray | None:
+        if not plan.needs_vector:
+            return None
+        if self.encoder is None:
+            raise BadRequestError(NO_ENCODER)
+        plan.check_encoder(self.encoder.fingerprint, self.index)
+        return self.encoder.encode_queries([plan.request.query], instruction=plan.instruction, show_progress=False)[0]
 
 
-def page_of(ranked: list[Hit], request: SearchRequest) -> list[Hit]:
-    return ranked[request.offset : request.offset + request.k]
+class QueryEmbedding(Protocol):
+    """How the async path gets a query vector (the proxy's micro-batcher implements it)."""
+
+    @property
+    def fingerprint(self) -> Fingerprint: ...
+
+    async def embed(self, text: str, instruction: str | None) -> np.ndarray: ...
 
 
-def with_documents(page: list[Hit], stored: dict[str, StoredDocument]) -> list[Hit]:
-    """The page's hits with title, text and metadata filled in from the stored documents."""
-    hits = []
-    for hit in page:
-        doc = stored.get(hit.doc_id)
-        hits.append(hit if doc is None else hit._replace(title=doc.title, text=doc.text, metadata=doc.metadata))
-    return hits
+class AsyncSearcher:
+    """Searches one index of an async backend; ``embedding_for`` gives the query embedding for an index
+    with a given record (awaited only by dense and hybrid searches, so it may load a model)."""
 
+    def __init__(self, backend: AsyncSearchBackend,
+                 embedding_for: Callable[[IndexMeta], Awaitable[QueryEmbedding]]) -> None:
+        self.backend = backend
+        self.embedding_for = embedding_for
 
-def response_for(index: str, request: SearchRequest, ranked: list[Hit], hits: list[Hit], started: float) -> SearchResponse:
-    took = (time.perf_counter() - started) * 1000
-    return SearchResponse(index, request.mode, tuple(hits), request.offset, len(ranked), took)
+    @property
+    def index(self) -> str:
+        return self.backend.index
+
+    async def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        plan = plan_search(request, await self.backend.index_meta())
+        ranked = plan.rank(await self.backend.retrieve(plan.queries(await self._query_vector(plan))))
+        stored = await self.backend.fetch(plan.page_ids(ranked))
+        return plan.respond(self.index, ranked, stored, started)
+
+    async def _query_vector(self, plan: SearchPlan) -> np.ndarray | None:
+        if not plan.needs_vector:
+            return None
+        embedding = await self.embedding_for(plan.meta)
+        plan.check_encoder(embedding.fingerprint, self.index)
+        return await embedding.embed(plan.request.query, plan.instruction)

@@ -1,18 +1,19 @@
-"""One result type for every retriever and backend."""
+"""One result type for every mode and backend, and the sub-queries a backend answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple
 
 import numpy as np
 
-from hybrid.documents import Metadata, MetadataFields
-from hybrid.encoders import Fingerprint
-from hybrid.retrieval.fusion import Run
+from hybrid.documents import Metadata
 from hybrid.retrieval.request import Filter, Mode
+
+Side = Literal["bm25", "dense"]
+SIDES: tuple[Side, ...] = ("bm25", "dense")
 
 
 class Hit(NamedTuple):
@@ -41,7 +42,7 @@ class SearchResponse:
     mode: Mode
     hits: tuple[Hit, ...]
     offset: int
-    candidates: int  # distinct documents the fusion (or the single side) ranked
+    candidates: int  # length of the ranked list the page was cut from
     took_ms: float
 
 
@@ -52,37 +53,30 @@ class StoredDocument:
     metadata: Metadata
 
 
-class SearchBackend(Protocol):
-    """Read side of a backend: the two sides' ranked runs, and documents by id.
+@dataclass(frozen=True)
+class BM25Query:
+    """The lexical side: BM25 over title and text, ``size`` hits, filters applied."""
 
-    Dense scores follow OpenSearch's Lucene conventions on every backend (cosine: ``(1 + cos) / 2``;
-    inner product: ``ip + 1`` if ``ip > 0`` else ``1 / (1 - ip)``), so runs are comparable.
-    """
+    text: str
+    size: int
+    filters: tuple[Filter, ...] = ()
 
-    def fingerprint(self) -> Fingerprint: ...
 
-    def filterable_fields(self) -> MetadataFields: ...
+@dataclass(frozen=True, eq=False)
+class KnnQuery:
+    """The dense side: the ``size`` nearest neighbours of ``vector`` among the documents the filters keep."""
 
-    def lexical(self, query: str, size: int, filters: tuple[Filter, ...]) -> Run: ...
+    vector: np.ndarray
+    size: int
+    filters: tuple[Filter, ...] = ()
 
-    def dense(self, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> Run: ...
 
-    def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
-        """Both runs; OpenSearch answers them in one ``_msearch`` round trip."""
-
-    def lexical_many(self, queries: list[str], size: int) -> list[Run]:
-        """BM25 runs for many queries (OpenSearch: one ``_msearch``); used to mine training negatives."""
-
-    def fetch(self, ids: list[str]) -> dict[str, StoredDocument]: ...
-
-    def documents(self) -> Iterator[tuple[str, StoredDocument]]:
-        """Every document (id order on the embedded index, scroll order on OpenSearch); for training data."""
-
-    def count(self) -> int: ...
+SideQuery = BM25Query | KnnQuery
 
 
 def lucene_dense_score(similarity: np.ndarray, space: str) -> np.ndarray:
-    """The score OpenSearch's Lucene engine reports for a raw similarity (DOMAIN.md §4)."""
+    """The score OpenSearch's Lucene engine reports for a raw similarity: cosine ``(1 + cos) / 2``;
+    inner product ``ip + 1`` if ``ip > 0`` else ``1 / (1 - ip)``."""
     if space == "cosine":
         return (1.0 + similarity) / 2.0
     return np.where(similarity > 0, similarity + 1.0, 1.0 / (1.0 - np.minimum(similarity, 0.0)))

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Literal
 
 from hybrid.documents import RawRecord
-from ingest.sources.delimited import FieldMap, read_csv, read_jsonl
-from ingest.sources.pubmed import read_pubmed
+from hybrid.ingest.sources.delimited import FieldMap, FieldOverrides, parse_metadata, read_csv, read_jsonl
+from hybrid.ingest.sources.pubmed import read_pubmed
 
 SourceFormat = Literal["auto", "beir", "jsonl", "csv", "pubmed"]
 
-__all__ = ["FieldMap", "Source", "SourceFormat", "detect_format", "open_source"]
+__all__ = ["FieldMap", "FieldOverrides", "Source", "SourceFormat", "detect_format", "open_source", "parse_metadata"]
 
 
 def detect_format(path: Path) -> SourceFormat:
@@ -38,21 +38,22 @@ class Source:
     format: SourceFormat
 
 
-def open_source(path: Path, fmt: SourceFormat = "auto", fields: FieldMap | None = None) -> Source:
-    """Records of ``path``: a file, a BEIR folder, or a folder of PubMed XML files."""
+def open_source(path: Path, fmt: SourceFormat = "auto", overrides: FieldOverrides = FieldOverrides()) -> Source:
+    """Records of ``path``: a file, a BEIR folder, or a folder of PubMed XML files. The format's own
+    field map (BEIR: ``_id``; PubMed: journal, year, MeSH …) is adjusted by ``overrides``."""
     if not path.exists():
         raise FileNotFoundError(f"source {path} does not exist")
     if fmt == "auto":
         fmt = detect_format(path)
     if fmt == "beir":
         corpus = path / "corpus.jsonl" if path.is_dir() else path
-        return Source(read_jsonl(corpus), fields or FieldMap.beir(), fmt)
+        return Source(read_jsonl(corpus), overrides.apply(FieldMap.beir()), fmt)
     if fmt == "jsonl":
-        return Source(read_jsonl(path), fields or FieldMap(), fmt)
+        return Source(read_jsonl(path), overrides.apply(FieldMap()), fmt)
     if fmt == "csv":
-        return Source(read_csv(path), fields or FieldMap(), fmt)
+        return Source(read_csv(path), overrides.apply(FieldMap()), fmt)
     if fmt == "pubmed":
         files = sorted(p for p in path.iterdir() if p.name.endswith((".xml", ".xml.gz"))) if path.is_dir() else [path]
         records = (record for f in files for record in read_pubmed(f))
-        return Source(records, fields or FieldMap.pubmed(), fmt)
-    raise ValueError(f"unknown format {fmt!r}")
+        return Source(records, overrides.apply(FieldMap.pubmed()), fmt)
+    raise ValueError(f"unknown format {fmt!r}; choose auto, beir, jsonl, csv or pubmed")

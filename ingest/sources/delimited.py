@@ -36,16 +36,32 @@ class FieldMap:
         return cls(metadata=(("journal", "keyword"), ("year", "integer"), ("mesh", "keyword"),
                              ("publication_types", "keyword")))
 
-    @classmethod
-    def parse_metadata(cls, specs: list[str]) -> tuple[tuple[str, MetadataType], ...]:
-        """``["journal", "year:int"]`` → ``(("journal", "keyword"), ("year", "integer"))``."""
-        out: list[tuple[str, MetadataType]] = []
-        for spec in specs:
-            name, _, kind = spec.partition(":")
-            if not name or kind not in ("", "keyword", "int", "integer"):
-                raise ValueError(f"metadata field {spec!r}: use NAME, NAME:keyword or NAME:int")
-            out.append((name, "integer" if kind in ("int", "integer") else "keyword"))
-        return tuple(out)
+
+def parse_metadata(specs: list[str]) -> tuple[tuple[str, MetadataType], ...]:
+    """``["journal", "year:int"]`` → ``(("journal", "keyword"), ("year", "integer"))``."""
+    out: list[tuple[str, MetadataType]] = []
+    for spec in specs:
+        name, _, kind = spec.partition(":")
+        if not name or kind not in ("", "keyword", "int", "integer"):
+            raise ValueError(f"metadata field {spec!r}: use NAME, NAME:keyword or NAME:int")
+        out.append((name, "integer" if kind in ("int", "integer") else "keyword"))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class FieldOverrides:
+    """What the user changed about a format's field map (``--id-field``, ``--metadata`` …): given
+    names replace the format's own, metadata fields are added to (or re-typed in) the format's."""
+
+    id: str | None = None
+    title: str | None = None
+    text: str | None = None
+    metadata: tuple[tuple[str, MetadataType], ...] = ()
+
+    def apply(self, base: FieldMap) -> FieldMap:
+        metadata = dict(base.metadata)
+        metadata.update(self.metadata)
+        return FieldMap(self.id or base.id, self.title or base.title, self.text or base.text, tuple(metadata.items()))
 
 
 def _open_binary(path: Path) -> IO[bytes]:

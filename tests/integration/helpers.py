@@ -12,12 +12,12 @@ from hybrid.backends.base import IndexOptions, IngestTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
 from hybrid.encoders import Encoder
+from hybrid.ingest.pipeline import IngestOptions, run_ingest
+from hybrid.ingest.sources import FieldOverrides, open_source
 from hybrid.local_opensearch import Manager, NodeInfo, manager_for
 from hybrid.settings import load_settings
-from ingest.pipeline import IngestOptions, run_ingest
-from ingest.sources import FieldMap, open_source
 
-META_FIELDS = FieldMap(metadata=(("year", "integer"), ("journal", "keyword")))
+META_FIELDS = FieldOverrides(metadata=(("year", "integer"), ("journal", "keyword")))
 
 
 def sample_with_metadata(folder: Path) -> Path:

@@ -18,9 +18,10 @@ from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
-from hybrid.encoders import FingerprintMismatchError, load_encoder, passage_text
-from ingest.pipeline import IngestError, IngestOptions, run_ingest
-from ingest.sources import FieldMap, open_source
+from hybrid.encoders import load_encoder
+from hybrid.ingest.pipeline import IngestError, IngestOptions, run_ingest
+from hybrid.ingest.sources import FieldMap, FieldOverrides, open_source
+from hybrid.recipes import FingerprintMismatchError, passage_text
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
 
@@ -77,7 +78,7 @@ def test_round_trip_on_scifact(opensearch_client, index_name: str, minilm, tmp_p
 
 
 def test_rejects_and_good_records(opensearch_client, index_name: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    source = open_source(write_bad_source(tmp_path), "jsonl", FieldMap(metadata=(("year", "integer"),)))
+    source = open_source(write_bad_source(tmp_path), "jsonl", FieldOverrides(metadata=(("year", "integer"),)))
     summary, _ = _ingest(opensearch_client, index_name, source, tiny, tmp_path)
     assert _ids(opensearch_client, index_name) == sorted(GOOD_IDS)
     assert summary.rejected == len(EXPECTED_REJECTS)
@@ -116,7 +117,7 @@ def test_other_encoder_refused_then_reindex_swaps_alias(opensearch_client, index
                 raise Boom
             yield record
 
-    from ingest.sources import Source
+    from hybrid.ingest.sources import Source
 
     with pytest.raises(IngestError, match="stopped by Boom") as stopped:
         _ingest(opensearch_client, index_name, Source(failing(), FieldMap.beir(), "beir"), other, tmp_path, reindex=True)

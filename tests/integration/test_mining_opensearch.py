@@ -13,10 +13,10 @@ from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.data import sample_dir
 from hybrid.encoders import load_encoder
 from hybrid.evaluation import load_split
-from ingest.pipeline import IngestOptions, run_ingest
+from hybrid.ingest.pipeline import IngestOptions, run_ingest
+from hybrid.training.mining import MiningConfig, MiningReport, bm25_lists, mine
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.training.mining_checks import check_examples, sample_missing_some_positives
-from training.mining import MiningConfig, MiningReport, mine
 
 pytestmark = pytest.mark.opensearch
 
@@ -47,16 +47,16 @@ def test_mining_on_opensearch(opensearch_client, index_name: str, tmp_path: Path
                          report=report))
     assert calls.count("/_msearch") == 2  # 60 queries in batches of 32: two round trips for BM25
     monkeypatch.undo()
-    runs = dict(zip(sorted(qrels), backend.lexical_many([queries[q] for q in sorted(qrels)], 40)))
+    runs = dict(zip(sorted(qrels), bm25_lists(backend, [queries[q] for q in sorted(qrels)], 40)))
     check_examples(examples, qrels, runs, skip=2, depth=40, negatives=5)
     assert {d for m in report.missing_documents.values() for d in m} == dropped  # reported, not silently dropped
 
 
 def test_pairs_and_synth_read_the_opensearch_index(opensearch_client, index_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hybrid.training.examples import parse_example
+    from hybrid.training.pairs import document_pairs
+    from hybrid.training.synth import SynthConfig, SynthReport, synthesize
     from tests.unit.training.test_pairs_synth import EchoGenerator
-    from training.examples import parse_example
-    from training.pairs import document_pairs
-    from training.synth import SynthConfig, SynthReport, synthesize
 
     dropped = _ingest_sample(opensearch_client, index_name, tmp_path)
     backend = OpenSearchSearch(opensearch_client, index_name)
@@ -68,6 +68,6 @@ def test_pairs_and_synth_read_the_opensearch_index(opensearch_client, index_name
     report = SynthReport()
     config = SynthConfig(keep_top=5, limit=16, mining=MiningConfig(depth=50, negatives=3))
     examples = list(synthesize(backend, iter(docs.items()), EchoGenerator(), config, report=report))  # type: ignore[arg-type]
-    runs = backend.lexical_many([ex["query"] for ex in examples], 5)
+    runs = bm25_lists(backend, [ex["query"] for ex in examples], 5)
     assert report.kept == len(examples) >= 6
     assert all(ex["positives"][0]["id"] in [d for d, _ in run] for ex, run in zip(examples, runs))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.local_opensearch.node import free_port
 from hybrid.backends.opensearch.target import OpenSearchTarget
+from hybrid.local_opensearch.node import free_port
 from hybrid.proxy.probe import wait_until_ready
 from tests.integration.helpers import ingest_sample
 

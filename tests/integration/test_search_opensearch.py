@@ -14,9 +14,10 @@ from hybrid.backends.opensearch.search import OpenSearchSearch
 from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
-from hybrid.encoders import FingerprintMismatchError, load_encoder
+from hybrid.encoders import load_encoder
 from hybrid.evaluation import collect_runs, evaluate_modes, load_split
-from hybrid.retrieval import BadRequestError, FusionConfig, RangeFilter, SearchRequest, Searcher, TermFilter
+from hybrid.recipes import FingerprintMismatchError
+from hybrid.retrieval import BadRequestError, FusionConfig, RangeFilter, Searcher, SearchRequest, TermFilter
 from tests.integration.helpers import ingest_sample
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 

@@ -4,23 +4,22 @@ filters applied before ranking on both sides."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from hybrid.backends.base import TITLE_BOOST, BackendError
 from hybrid.backends.embedded.lexical import FieldBM25
-from hybrid.backends.embedded.store import EmbeddedRoot, Generation, metadata_fields_of
+from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import IDS, VECTORS
-from hybrid.documents import MetadataFields
-from hybrid.encoders import Fingerprint
-from hybrid.retrieval.fusion import Run
+from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
-from hybrid.retrieval.types import StoredDocument, lucene_dense_score
+from hybrid.retrieval.types import BM25Query, SideQuery, StoredDocument, lucene_dense_score
 
 
-def _top(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: list[str], *, positive_only: bool) -> Run:
+def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: list[str], *, positive_only: bool) -> RankedList:
     """Best ``size`` rows (score descending, then id) among those the mask keeps."""
     keep = np.ones(len(scores), dtype=bool) if mask is None else mask.copy()
     if positive_only:
@@ -39,28 +38,26 @@ class EmbeddedSearch:
         self.index = index
         folder = EmbeddedRoot(root).require(index)
         self.generation = Generation(folder)
-        if self.generation.get_meta("state") != "ready" or not (folder / IDS).is_file():
+        self._meta = self.generation.index_meta(index)
+        if self._meta.state != "ready" or not (folder / IDS).is_file():
+            self.generation.close()
             raise BackendError(f"embedded index {index!r} is not finished loading; rerun its ingest to complete it")
         self.ids: list[str] = json.loads((folder / IDS).read_text())
         self.vectors = np.load(folder / VECTORS, mmap_mode="r")
-        self.title_bm25 = FieldBM25.load(folder / "bm25-title")
-        self.text_bm25 = FieldBM25.load(folder / "bm25-text")
-        self._fingerprint = Fingerprint.from_meta(self.generation.get_meta("fingerprint"))  # type: ignore[arg-type]
-        self._fields = metadata_fields_of(self.generation)
+        # An index whose every record was rejected has no BM25 files: nothing can match.
+        self.title_bm25 = FieldBM25.load(folder / "bm25-title") if self.ids else None
+        self.text_bm25 = FieldBM25.load(folder / "bm25-text") if self.ids else None
         self._columns: dict[str, list[object]] | None = None
 
     def close(self) -> None:
         self.generation.close()
 
-    def fingerprint(self) -> Fingerprint:
-        return self._fingerprint
-
-    def filterable_fields(self) -> MetadataFields:
-        return dict(self._fields)
+    def index_meta(self) -> IndexMeta:
+        return self._meta
 
     def _metadata_columns(self) -> dict[str, list[object]]:
         if self._columns is None:
-            columns: dict[str, list[object]] = {name: [] for name in self._fields}
+            columns: dict[str, list[object]] = {name: [] for name in self._meta.metadata_fields}
             for _, _, _, metadata, _ in self.generation.iter_rows():  # id order == ids.json order
                 values = json.loads(metadata)
                 for name in columns:
@@ -78,38 +75,40 @@ class EmbeddedSearch:
             if isinstance(f, RangeFilter):
                 low = -np.inf if f.gte is None else f.gte
                 high = np.inf if f.lte is None else f.lte
-                mask &= np.array([v is not None and low <= int(v) <= high for v in column])  # type: ignore[call-overload]
+                mask &= np.array([v is not None and low <= int(v) <= high for v in column], dtype=bool)  # type: ignore[call-overload]
             elif isinstance(f, TermFilter):
                 wanted = set(f.values)
-                mask &= np.array([bool(wanted & set(v if isinstance(v, list) else [v])) for v in column])
+                mask &= np.array([bool(wanted & set(v if isinstance(v, list) else [v])) for v in column], dtype=bool)
         return mask
 
-    def _lexical_scores(self, query: str) -> np.ndarray:
+    def _bm25_scores(self, query: str) -> np.ndarray:
+        if self.title_bm25 is None or self.text_bm25 is None:
+            return np.zeros(0, dtype=np.float32)
         # multi_match best_fields: the better of the boosted title score and the text score.
         return np.maximum(self.title_bm25.scores(query) * TITLE_BOOST, self.text_bm25.scores(query))
 
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.vectors @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
-        if self._fingerprint.similarity == "cosine":
+        similarity = self._meta.fingerprint.similarity
+        if similarity == "cosine":
             norms = np.linalg.norm(self.vectors, axis=1) * max(float(np.linalg.norm(vector)), 1e-12)
             raw = raw / np.maximum(norms, 1e-12)
-        return lucene_dense_score(raw, self._fingerprint.similarity)
+        return lucene_dense_score(raw, similarity)
 
-    def lexical(self, query: str, size: int, filters: tuple[Filter, ...]) -> Run:
-        return _top(self._lexical_scores(query), self._mask(filters), size, self.ids, positive_only=True)
+    def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
+        masks: dict[tuple[Filter, ...], np.ndarray | None] = {}
+        out = []
+        for query in queries:
+            if query.filters not in masks:
+                masks[query.filters] = self._mask(query.filters)
+            if isinstance(query, BM25Query):
+                scores, positive_only = self._bm25_scores(query.text), True
+            else:
+                scores, positive_only = self._dense_scores(query.vector), False
+            out.append(top_hits(scores, masks[query.filters], query.size, self.ids, positive_only=positive_only))
+        return out
 
-    def dense(self, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> Run:
-        return _top(self._dense_scores(vector), self._mask(filters), size, self.ids, positive_only=False)
-
-    def both(self, query: str, vector: np.ndarray, size: int, filters: tuple[Filter, ...]) -> tuple[Run, Run]:
-        mask = self._mask(filters)
-        return (_top(self._lexical_scores(query), mask, size, self.ids, positive_only=True),
-                _top(self._dense_scores(vector), mask, size, self.ids, positive_only=False))
-
-    def lexical_many(self, queries: list[str], size: int) -> list[Run]:
-        return [self.lexical(q, size, ()) for q in queries]
-
-    def fetch(self, ids: list[str]) -> dict[str, StoredDocument]:
+    def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
         out = {}
         for doc_id in ids:
             row = self.generation.document(doc_id)

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, IndexNotFoundError
-from hybrid.documents import Document, MetadataFields
+from hybrid.backends.base import IndexNotFoundError, check_index_name, is_index_name
+from hybrid.documents import Document
+from hybrid.index_meta import IndexMeta
 
 CURRENT = "CURRENT"
 STORE = "store.sqlite"
@@ -52,11 +53,6 @@ class Generation:
         with self._lock:
             self._db.close()
 
-    def get_meta(self, key: str) -> object | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
     def set_meta(self, **values: object) -> None:
         with self._lock:
             self._db.execute("BEGIN")
@@ -64,6 +60,15 @@ class Generation:
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()]
             )
             self._db.execute("COMMIT")
+
+    def index_meta(self, name: str) -> IndexMeta:
+        """The index's record, kept as one meta row per field of ``IndexMeta.to_block``."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM meta").fetchall()
+        return IndexMeta.from_block({key: json.loads(value) for key, value in rows}, name)
+
+    def set_index_meta(self, meta: IndexMeta) -> None:
+        self.set_meta(**meta.to_block())
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -114,9 +119,7 @@ class EmbeddedRoot:
         self.root = root
 
     def _dir(self, name: str) -> Path:
-        if not name or name.startswith(".") or "/" in name or "\\" in name:
-            raise BackendError(f"index name {name!r} is not a valid folder name")
-        return self.root / name
+        return self.root / check_index_name(name)
 
     def current(self, name: str) -> Path | None:
         pointer = self._dir(name) / CURRENT
@@ -125,11 +128,17 @@ class EmbeddedRoot:
         folder = self._dir(name) / pointer.read_text().strip()
         return folder if folder.is_dir() else None
 
+    def names(self) -> list[str]:
+        """Every index name with a current generation."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if (p / CURRENT).is_file() and is_index_name(p.name) and self.current(p.name))
+
     def require(self, name: str) -> Path:
         folder = self.current(name)
         if folder is None:
-            known = sorted(p.name for p in self.root.iterdir() if (p / CURRENT).is_file()) if self.root.is_dir() else []
-            raise IndexNotFoundError(f"no embedded index {name!r} under {self.root}; indices: {known or 'none'}")
+            raise IndexNotFoundError(f"no embedded index {name!r} under {self.root}; indices: {self.names() or 'none'}")
         return folder
 
     def new_generation(self, name: str) -> Path:
@@ -150,6 +159,3 @@ class EmbeddedRoot:
     def drop_generation(self, generation: Path) -> None:
         shutil.rmtree(generation, ignore_errors=True)
 
-
-def metadata_fields_of(generation: Generation) -> MetadataFields:
-    return dict(generation.get_meta("metadata_fields") or {})  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ idempotent ids, atomic swap on reindex), no server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,8 +13,9 @@ import numpy as np
 from hybrid.backends.base import BackendError, IndexOptions
 from hybrid.backends.embedded.lexical import FIELDS, FieldBM25
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
-from hybrid.documents import Document, MetadataFields, Reject
-from hybrid.encoders import Fingerprint, check_fingerprint
+from hybrid.documents import Document, Reject
+from hybrid.index_meta import IndexMeta, IndexMetaError
+from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 
 VECTORS = "vectors.npy"
 IDS = "ids.json"
@@ -35,8 +37,9 @@ def build_search_files(generation: Generation, dimension: int) -> None:
         vectors[row] = np.frombuffer(blob, dtype=np.float32)
     vectors.flush()
     del vectors
-    for field, values in zip(FIELDS, (titles, texts)):
-        FieldBM25.build(values).save(generation.folder / f"bm25-{field}")
+    if ids:  # bm25s cannot index an empty corpus; search treats a missing BM25 index as matching nothing
+        for field, values in zip(FIELDS, (titles, texts)):
+            FieldBM25.build(values).save(generation.folder / f"bm25-{field}")
     (generation.folder / IDS).write_text(json.dumps(ids))
     (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
 
@@ -47,7 +50,7 @@ class EmbeddedTarget:
         self.name = ""
         self.generation: Generation | None = None
         self.replaces: Path | None = None
-        self._fingerprint: Fingerprint | None = None
+        self._meta: IndexMeta | None = None
 
     @property
     def description(self) -> str:
@@ -60,32 +63,34 @@ class EmbeddedTarget:
                 continue
             gen = Generation(folder)
             try:
-                stored = gen.get_meta("fingerprint")
-                if gen.get_meta("state") == "loading" and isinstance(stored, dict) and stored.get("id") == fingerprint.id:
+                meta = gen.index_meta(name)
+                if meta.state == "loading" and meta.fingerprint.id == fingerprint.id:
                     return folder
+            except IndexMetaError:
+                continue
             finally:
                 gen.close()
         return None
 
-    def open(
-        self, name: str, fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, reindex: bool
-    ) -> None:
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
         del options  # shards, replicas and HNSW settings have no meaning here
-        self.name, self._fingerprint = name, fingerprint
+        self.name, self._meta = name, meta
+        fingerprint = meta.fingerprint
         current = self.root.current(name)
         if current is not None and not reindex:
             self.generation = Generation(current)
-            stored = self.generation.get_meta("fingerprint")
-            if not isinstance(stored, dict):
-                raise BackendError(f"embedded index {name!r} at {current} has no fingerprint; re-ingest with --reindex")
-            check_fingerprint(Fingerprint.from_meta(stored), fingerprint, index=name)
+            try:
+                stored = self.generation.index_meta(name)
+            except IndexMetaError as exc:
+                raise BackendError(f"{exc}; re-ingest with --reindex") from None
+            check_fingerprint(stored.fingerprint, fingerprint, index=name)
         else:
             folder = (self._pending(name, current, fingerprint) if reindex else None) or self.root.new_generation(name)
             self.generation = Generation(folder)
             self.replaces = current if reindex else None
             if current is None:
                 self.root.point(name, folder)
-        self.generation.set_meta(fingerprint=fingerprint.to_meta(), metadata_fields=dict(fields), state="loading")
+        self.generation.set_index_meta(dataclasses.replace(meta, state="loading"))
 
     def _gen(self) -> Generation:
         if self.generation is None:
@@ -102,9 +107,8 @@ class EmbeddedTarget:
     def finish(self, *, force_merge: bool = False) -> None:
         del force_merge
         gen = self._gen()
-        assert self._fingerprint is not None
-        build_search_files(gen, self._fingerprint.dimension)
-        gen.set_meta(state="ready")
+        build_search_files(gen, gen.index_meta(self.name).fingerprint.dimension)
+        gen.set_index_meta(dataclasses.replace(gen.index_meta(self.name), state="ready"))
         if self.replaces is not None and self.replaces != gen.folder:
             self.root.point(self.name, gen.folder)
             self.root.drop_generation(self.replaces)

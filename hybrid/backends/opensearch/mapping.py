@@ -1,35 +1,35 @@
 """The index a `hybrid` ingest builds: BM25 text fields, a Lucene HNSW vector field, filterable
-metadata, and the encoder fingerprint in the mapping's ``_meta`` (pure functions, no I/O)."""
+metadata, and the hybrid record (``IndexMeta``) in the mapping's ``_meta`` (pure functions, no I/O)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, IndexOptions
-from hybrid.documents import MetadataFields
-from hybrid.encoders import Fingerprint
+from hybrid.index_meta import META_KEY, IndexMeta
 
-# OpenSearch k-NN space for each encoder similarity (Lucene engine; DOMAIN.md §4).
+# OpenSearch k-NN space for each encoder similarity (Lucene engine: faiss, the 2.19 default, needs
+# native libraries that the Maven Central plugin zip does not carry).
 SPACE_TYPES = {"cosine": "cosinesimil", "dot": "innerproduct"}
-META_KEY = "hybrid"
 
 
-def index_body(fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, state: str) -> dict[str, object]:
+def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
     properties: dict[str, object] = {
         ID_FIELD: {"type": "keyword"},
         TITLE_FIELD: {"type": "text", "analyzer": "english"},
         TEXT_FIELD: {"type": "text", "analyzer": "english"},
         VECTOR_FIELD: {
             "type": "knn_vector",
-            "dimension": fingerprint.dimension,
+            "dimension": meta.fingerprint.dimension,
             "method": {
                 "name": "hnsw",
                 "engine": "lucene",
-                "space_type": SPACE_TYPES[fingerprint.similarity],
+                "space_type": SPACE_TYPES[meta.fingerprint.similarity],
                 "parameters": {"m": options.hnsw_m, "ef_construction": options.hnsw_ef_construction},
             },
         },
     }
-    for name, kind in fields.items():
+    for name, kind in meta.metadata_fields.items():
         if name in properties:
             raise ValueError(f"metadata field {name!r} clashes with a built-in field")
         properties[name] = {"type": kind}
@@ -42,30 +42,24 @@ def index_body(fingerprint: Fingerprint, fields: MetadataFields, options: IndexO
                 "refresh_interval": options.refresh_interval,
             }
         },
-        "mappings": {
-            "dynamic": "strict",
-            "_meta": meta(fingerprint, fields, options, state=state),
-            "properties": properties,
-        },
+        "mappings": {"dynamic": "strict", "_meta": meta_mapping(meta), "properties": properties},
     }
 
 
-def meta(fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, state: str) -> dict[str, object]:
-    return {
-        META_KEY: {
-            "fingerprint": fingerprint.to_meta(),
-            "state": state,  # "loading" until an ingest finishes, then "ready"
-            "metadata_fields": dict(fields),
-            "replicas": options.replicas,
-            "refresh_interval": options.refresh_interval,
-        }
-    }
+def meta_mapping(meta: IndexMeta) -> dict[str, object]:
+    """The mapping's ``_meta`` object holding the record."""
+    return {META_KEY: meta.to_block()}
 
 
-def stored_meta(mapping_response: Mapping[str, object], index: str) -> dict[str, object] | None:
-    """The ``_meta.hybrid`` block of ``GET index/_mapping``'s answer, or None for a foreign index."""
-    mappings = mapping_response[index]["mappings"]  # type: ignore[index]
+def meta_block(mappings: Mapping[str, object]) -> Mapping[str, object] | None:
+    """The record in one index's ``mappings`` (None for an index hybrid did not build)."""
     return (mappings.get("_meta") or {}).get(META_KEY)  # type: ignore[no-any-return, union-attr]
+
+
+def index_meta_of(mapping_response: Mapping[str, object], index: str) -> IndexMeta:
+    """The record of ``GET index/_mapping``'s answer (an alias answers with its physical index)."""
+    mappings = next(iter(mapping_response.values()))["mappings"]  # type: ignore[index]
+    return IndexMeta.from_block(meta_block(mappings), index)
 
 
 def document_source(

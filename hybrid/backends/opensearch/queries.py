@@ -1,5 +1,5 @@
-"""Query bodies and response parsing for the OpenSearch backend: pure functions, no I/O, so the sync
-CLI path and the async proxy path share them. User text only ever lands in values, never in keys."""
+"""Query bodies and response parsing for the OpenSearch backend: pure functions, no I/O, so the
+blocking and the async backend share them. User text only ever lands in values, never in keys."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD, BackendError
-from hybrid.backends.opensearch.mapping import stored_meta
-from hybrid.retrieval.fusion import Run
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD, BackendError, IndexEntry
+from hybrid.backends.opensearch.mapping import meta_block
+from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
-from hybrid.retrieval.types import StoredDocument
+from hybrid.retrieval.types import BM25Query, KnnQuery, SideQuery, StoredDocument
 
 # Ids come from doc values; no stored fields (and so no _source decompression) are read per hit.
 IDS_ONLY: dict[str, object] = {"stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
@@ -52,14 +53,27 @@ def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[s
     return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
 
 
-def msearch_body(index: str, bodies: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
+def query_body(query: SideQuery) -> dict[str, object]:
+    if isinstance(query, BM25Query):
+        return bm25_body(query.text, query.size, query.filters)
+    return knn_body(query.vector, query.size, query.filters)
+
+
+def describe(query: SideQuery) -> str:
+    """How a failed sub-query is named in an error message."""
+    if isinstance(query, KnnQuery):
+        return "the k-NN query"
+    return f"the BM25 query for {query.text[:60]!r}"
+
+
+def msearch_lines(index: str, queries: Sequence[SideQuery]) -> list[Mapping[str, object]]:
     lines: list[Mapping[str, object]] = []
-    for body in bodies:
-        lines += [{"index": index}, body]
+    for query in queries:
+        lines += [{"index": index}, query_body(query)]
     return lines
 
 
-def run_of(response: Mapping[str, object]) -> Run:
+def ranked_list(response: Mapping[str, object]) -> RankedList:
     """``(doc_id, score)`` pairs, best first, from a search response."""
     hits = response["hits"]["hits"]  # type: ignore[index]
     return [(str(h["fields"][ID_FIELD][0]), float(h["_score"])) for h in hits]
@@ -76,27 +90,14 @@ def response_error(response: Mapping[str, object]) -> str | None:
     return str(error)
 
 
-def index_meta(mapping_response: Mapping[str, object], index: str) -> dict[str, object]:
-    """The ``_meta.hybrid`` block of ``GET index/_mapping``; refuses an index hybrid did not build."""
-    block = stored_meta(mapping_response, next(iter(mapping_response)))
-    if block is None:
-        raise BackendError(f"index {index!r} was not built by hybrid (no _meta.hybrid in its mapping)")
-    return block
-
-
-def hybrid_bodies(query: str, vector: np.ndarray, size: int, filters: Sequence[Filter]) -> list[dict[str, object]]:
-    """The two sub-queries of a hybrid search, in the order (bm25, k-NN)."""
-    return [bm25_body(query, size, filters), knn_body(vector, size, filters)]
-
-
-def msearch_runs(msearch_response: Mapping[str, object], labels: Sequence[str]) -> list[Run]:
-    """One run per ``_msearch`` item; a failed item raises, naming its label."""
+def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[SideQuery]) -> list[RankedList]:
+    """One ranked list per ``_msearch`` item; a failed item raises, naming its sub-query."""
     responses = msearch_response["responses"]  # type: ignore[index]
-    for label, response in zip(labels, responses):
+    for query, response in zip(queries, responses):
         error = response_error(response)
         if error:
-            raise BackendError(f"{label} failed: {error}")
-    return [run_of(r) for r in responses]
+            raise BackendError(f"{describe(query)} failed: {error}")
+    return [ranked_list(r) for r in responses]
 
 
 def stored_document(source: Mapping[str, object]) -> StoredDocument:
@@ -106,4 +107,26 @@ def stored_document(source: Mapping[str, object]) -> StoredDocument:
     return StoredDocument(str(fields.pop(TITLE_FIELD, "")), str(fields.pop(TEXT_FIELD, "")), fields)  # type: ignore[arg-type]
 
 
-HYBRID_LABELS = ("the bm25 half of the hybrid query", "the k-NN half of the hybrid query")
+def stored_documents(mget_response: Mapping[str, object]) -> dict[str, StoredDocument]:
+    return {d["_id"]: stored_document(d["_source"]) for d in mget_response["docs"] if d.get("found")}  # type: ignore[index, union-attr]
+
+
+FETCH_EXCLUDES = [VECTOR_FIELD]
+
+
+def catalog(mappings: Mapping[str, object], aliases: Mapping[str, object]) -> list[tuple[str, str, IndexMeta]]:
+    """``(name, physical index, record)`` for every index hybrid built, listed under each alias (or its
+    own name), from ``GET */_mapping`` and ``GET */_alias``."""
+    out = []
+    for physical, body in sorted(mappings.items()):
+        block = meta_block(body["mappings"])  # type: ignore[index]
+        if not block:
+            continue
+        meta = IndexMeta.from_block(block, physical)
+        names = sorted(aliases.get(physical, {}).get("aliases", {})) or [physical]  # type: ignore[union-attr]
+        out += [(name, physical, meta) for name in names]
+    return out
+
+
+def entries(listed: Sequence[tuple[str, str, IndexMeta]], counts: Mapping[str, int]) -> list[IndexEntry]:
+    return [IndexEntry(name, counts.get(physical, 0), meta) for name, physical, meta in listed]

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybrid.backends.base import BackendError
-from hybrid.backends.opensearch.queries import IDS_ONLY, bm25_body, knn_body, run_of
-from hybrid.retrieval.fusion import DEFAULT_RANK_CONSTANT, Run, fuse
+from hybrid.backends.opensearch.queries import IDS_ONLY, bm25_body, knn_body, ranked_list
+from hybrid.retrieval import params
+from hybrid.retrieval.fusion import RankedList, fuse
 from hybrid.retrieval.request import Filter
+
+DEFAULT_RANK_CONSTANT = params.RANK_CONSTANT.default
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -58,23 +61,24 @@ def ensure_pipeline(client: OpenSearch, rank_constant: float = DEFAULT_RANK_CONS
 
 
 def server_side_hybrid(client: OpenSearch, index: str, query: str, vector: np.ndarray, size: int,
-                       filters: Sequence[Filter] = ()) -> Run:
-    """Ranked run from OpenSearch's own RRF pipeline (call ``ensure_pipeline`` first)."""
+                       filters: Sequence[Filter] = ()) -> RankedList:
+    """The ranked list of OpenSearch's own RRF pipeline (call ``ensure_pipeline`` first)."""
     body = hybrid_query_body(query, vector, size, filters)
-    return run_of(client.search(index=index, body=body, params={"search_pipeline": PIPELINE}))
+    return ranked_list(client.search(index=index, body=body, params={"search_pipeline": PIPELINE}))
 
 
 def per_shard_rrf(client: OpenSearch, index: str, query: str, vector: np.ndarray, size: int,
-                  rank_constant: float = DEFAULT_RANK_CONSTANT, depth: int = 100) -> Run:
-    """RRF as neural-search 2.19 computes it: ranks within each shard, then the shards' lists merged
-    by fused score. Built from plain per-shard queries (``preference=_shards:N``)."""
+                  rank_constant: float = DEFAULT_RANK_CONSTANT, depth: int = 100) -> RankedList:
+    """Our simulation of RRF as neural-search 2.19 computes it — ranks within each shard, then the shards'
+    lists merged by fused score — from plain per-shard queries (``preference=_shards:N``). It needs no
+    plugin; it is not the plugin's output (``server_side_hybrid`` is)."""
     settings = client.indices.get_settings(index=index)
     shards = int(settings[next(iter(settings))]["settings"]["index"]["number_of_shards"])
     merged: list[tuple[str, float]] = []
     for shard in range(shards):
         preference = f"_shards:{shard}"
-        lexical = run_of(client.search(index=index, body=bm25_body(query, depth, ()), params={"preference": preference}))
-        dense = run_of(client.search(index=index, body=knn_body(vector, depth, ()), params={"preference": preference}))
+        lexical = ranked_list(client.search(index=index, body=bm25_body(query, depth, ()), params={"preference": preference}))
+        dense = ranked_list(client.search(index=index, body=knn_body(vector, depth, ()), params={"preference": preference}))
         merged += [(h.doc_id, h.score) for h in fuse([lexical, dense], method="rrf", k=rank_constant)]
     merged.sort(key=lambda item: (-item[1], item[0]))
     return merged[:size]

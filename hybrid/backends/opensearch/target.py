@@ -9,6 +9,7 @@ configured values come back at the end, and after a failure too.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -16,10 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, IndexOptions
-from hybrid.backends.opensearch.mapping import META_KEY, document_source, index_body, meta, stored_meta
-from hybrid.documents import Document, MetadataFields, Reject
-from hybrid.encoders import Fingerprint, check_fingerprint
+from hybrid.backends.base import BackendError, IndexOptions, check_index_name
+from hybrid.backends.opensearch.client import where
+from hybrid.backends.opensearch.errors import translated
+from hybrid.backends.opensearch.mapping import document_source, index_body, meta_block, meta_mapping
+from hybrid.documents import Document, Reject
+from hybrid.index_meta import IndexMeta, IndexMetaError, LoadState
+from hybrid.recipes.fingerprint import check_fingerprint
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -38,6 +42,7 @@ class OpenSearchTarget:
         initial_backoff_s: float = 0.5,
     ) -> None:
         self.client = client
+        self.where = where(client)
         self.chunk_docs = chunk_docs
         self.chunk_bytes = chunk_bytes
         self.max_retries = max_retries
@@ -45,13 +50,12 @@ class OpenSearchTarget:
         self.alias = ""
         self.physical = ""
         self.replaces: str | None = None
-        self._fingerprint: Fingerprint | None = None
-        self._fields: MetadataFields | None = None
+        self._meta: IndexMeta | None = None
         self._options = IndexOptions()
 
     @property
     def description(self) -> str:
-        return f"OpenSearch index {self.physical or '?'} (alias {self.alias or '?'})"
+        return f"index {self.physical or '?'} (alias {self.alias or '?'}) on {self.where}"
 
     # -- opening ---------------------------------------------------------------------------
     def _current(self, name: str) -> str | None:
@@ -65,13 +69,15 @@ class OpenSearchTarget:
             return name
         return None
 
-    def _meta_of(self, index: str) -> dict[str, object] | None:
-        return stored_meta(self.client.indices.get_mapping(index=index), index)
+    def _record(self, state: LoadState) -> IndexMeta:
+        if self._meta is None:
+            raise BackendError("the OpenSearch target is not open")
+        return dataclasses.replace(self._meta, state=state, replicas=self._options.replicas,
+                                   refresh_interval=self._options.refresh_interval)
 
     def _create(self, name: str, *, with_alias: bool) -> str:
-        assert self._fingerprint is not None and self._fields is not None
         physical = f"{name}-{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
-        body = index_body(self._fingerprint, self._fields, self._options, state="loading")
+        body = index_body(self._record("loading"), self._options)
         if with_alias:
             body["aliases"] = {name: {}}
         self.client.indices.create(index=physical, body=body)
@@ -79,44 +85,44 @@ class OpenSearchTarget:
 
     def _pending_reindex(self, name: str, current: str) -> str | None:
         """A physical index an interrupted ``reindex`` left in state loading, for the same encoder."""
-        assert self._fingerprint is not None
+        fingerprint = self._record("loading").fingerprint
         candidates = self.client.indices.get(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
         for index in sorted(candidates, reverse=True):
-            block = (candidates[index]["mappings"].get("_meta") or {}).get(META_KEY) or {}
-            fp = (block.get("fingerprint") or {}).get("id")
-            if index != current and block.get("state") == "loading" and fp == self._fingerprint.id:
+            try:
+                meta = IndexMeta.from_block(meta_block(candidates[index]["mappings"]), index)
+            except IndexMetaError:
+                continue
+            if index != current and meta.state == "loading" and meta.fingerprint.id == fingerprint.id:
                 return str(index)
         return None
 
-    def open(
-        self, name: str, fingerprint: Fingerprint, fields: MetadataFields, options: IndexOptions, *, reindex: bool
-    ) -> None:
-        self.alias, self._fingerprint, self._fields, self._options = name, fingerprint, fields, options
+    @translated
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+        self.alias, self._meta, self._options = check_index_name(name), meta, options
         current = self._current(name)
         if current is None:
             self.physical = self._create(name, with_alias=True)
         else:
-            block = self._meta_of(current)
+            block = meta_block(self.client.indices.get_mapping(index=current)[current]["mappings"])
             if block is None:
                 raise BackendError(f"index {current!r} exists but was not built by hybrid; choose another --index")
+            stored = IndexMeta.from_block(block, current)
             if reindex:
                 self.replaces = current
                 self.physical = self._pending_reindex(name, current) or self._create(name, with_alias=False)
             else:
-                check_fingerprint(Fingerprint.from_meta(block["fingerprint"]), fingerprint, index=name)  # type: ignore[arg-type]
+                check_fingerprint(stored.fingerprint, meta.fingerprint, index=name)
                 self.physical = current
                 self._set_state("loading")
         self.client.indices.put_settings(
             index=self.physical, body={"index": {"refresh_interval": "-1", "number_of_replicas": 0}}
         )
 
-    def _set_state(self, state: str) -> None:
-        assert self._fingerprint is not None and self._fields is not None
-        self.client.indices.put_mapping(
-            index=self.physical, body={"_meta": meta(self._fingerprint, self._fields, self._options, state=state)}
-        )
+    def _set_state(self, state: LoadState) -> None:
+        self.client.indices.put_mapping(index=self.physical, body={"_meta": meta_mapping(self._record(state))})
 
     # -- writing ---------------------------------------------------------------------------
+    @translated
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
@@ -132,6 +138,7 @@ class OpenSearchTarget:
                 "_source": document_source(doc.id, doc.title, doc.text, doc.metadata, vector.tolist()),
             }
 
+    @translated
     def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
         """Bulk in chunks by count and bytes. opensearch-py retries 429 item rejections with
         backoff here; the client retries connection errors, timeouts and 502/503/504."""
@@ -166,6 +173,7 @@ class OpenSearchTarget:
                             "number_of_replicas": self._options.replicas}},
         )
 
+    @translated
     def finish(self, *, force_merge: bool = False) -> None:
         self.client.indices.refresh(index=self.physical)
         self._restore_settings()
@@ -193,6 +201,10 @@ class OpenSearchTarget:
                     return
                 time.sleep(2)
 
+    @translated
     def count(self) -> int:
         self.client.indices.refresh(index=self.physical)
         return int(self.client.count(index=self.physical)["count"])
+
+    def close(self) -> None:
+        """The client belongs to the backend that made this target; it closes it."""

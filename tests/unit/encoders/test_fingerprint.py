@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from hybrid.encoders import Fingerprint, FingerprintMismatchError, bmretriever_spec, check_fingerprint
+from hybrid.recipes import Fingerprint, FingerprintMismatchError, bmretriever_spec, check_fingerprint
 
 BASE = Fingerprint.of(bmretriever_spec("BMRetriever/BMRetriever-410M"), weights="hub:abc", dimension=1024)
 

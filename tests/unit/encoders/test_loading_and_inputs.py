@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid.encoders import PRESETS, EncoderLoadError, load_encoder, resolve_spec
+from hybrid.encoders import load_encoder
+from hybrid.recipes import PRESETS, EncoderLoadError, resolve_spec
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
 
@@ -63,8 +64,9 @@ def test_order_restored_across_batches(tmp_path: Path) -> None:
 
 
 def test_precision_choice(tmp_path: Path) -> None:
-    from hybrid.encoders.device import autocast_for, cpu_has_native_bf16
     import torch
+
+    from hybrid.encoders.device import autocast_for, cpu_has_native_bf16
 
     assert autocast_for(torch.device("cpu"), "fp32")().__class__.__name__ == "nullcontext"
     assert isinstance(autocast_for(torch.device("cpu"), "bf16")(), torch.autocast)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid.encoders import passage_text
+from hybrid.recipes import passage_text
 
 
 def _dev_pairs(scifact_dir: Path, n: int) -> list[tuple[str, str, str]]:

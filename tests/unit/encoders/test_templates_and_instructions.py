@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.encoders import BMRETRIEVER_INSTRUCTIONS, EncoderSpec, bmretriever_spec, passage_text, resolve_instruction
+from hybrid.recipes import BMRETRIEVER_INSTRUCTIONS, EncoderSpec, bmretriever_spec, passage_text, resolve_instruction
 
 PUBLISHED = {  # BMRetriever's prompt.py, verbatim (DOMAIN.md §1)
     "nfcorpus": "Given a question, retrieve relevant documents that best answer the question",

@@ -14,9 +14,10 @@ from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
 from hybrid.documents import RawRecord
-from hybrid.encoders import FingerprintMismatchError, load_encoder, passage_text
-from ingest.pipeline import IngestError, IngestOptions, run_ingest
-from ingest.sources import FieldMap, Source, open_source
+from hybrid.encoders import load_encoder
+from hybrid.ingest.pipeline import IngestError, IngestOptions, run_ingest
+from hybrid.ingest.sources import FieldOverrides, Source, open_source
+from hybrid.recipes import FingerprintMismatchError, passage_text
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
 
@@ -55,12 +56,13 @@ def test_round_trip_with_vectors(tmp_path: Path, tiny) -> None:  # type: ignore[
     order = [ids.index(d.id) for d in docs]
     np.testing.assert_allclose(vectors[order], expected, rtol=1e-4, atol=1e-5)
     gen = Generation(folder)
-    assert gen.get_meta("fingerprint") == tiny.fingerprint.to_meta() and gen.get_meta("state") == "ready"
+    meta = gen.index_meta("docs")
+    assert meta.fingerprint == tiny.fingerprint and meta.state == "ready"
     gen.close()
 
 
 def test_rejects_file_and_the_rest_ingested(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
-    source = open_source(write_bad_source(tmp_path), "jsonl", FieldMap(metadata=(("year", "integer"),)))
+    source = open_source(write_bad_source(tmp_path), "jsonl", FieldOverrides(metadata=(("year", "integer"),)))
     summary = _ingest(tmp_path, source, tiny)
     assert summary.indexed == len(GOOD_IDS) and summary.rejected == len(EXPECTED_REJECTS)
     assert sorted(_stored_ids(tmp_path)) == sorted(GOOD_IDS)
@@ -104,7 +106,7 @@ def test_other_encoder_refused_then_reindex_swaps(tmp_path: Path, tiny) -> None:
     new = EmbeddedRoot(tmp_path).require("docs")
     assert new != old and not old.exists() and summary.index_count == 30
     gen = Generation(new)
-    assert gen.get_meta("fingerprint") == other.fingerprint.to_meta()
+    assert gen.index_meta("docs").fingerprint == other.fingerprint
     gen.close()
 
 

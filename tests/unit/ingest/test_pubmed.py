@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sources import FieldMap, open_source
-from ingest.validate import Validator
 from hybrid.documents import Document, Reject
+from hybrid.ingest.sources import FieldMap, open_source
+from hybrid.ingest.validate import Validator
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "pubmed_sample.xml"
 

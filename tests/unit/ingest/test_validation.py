@@ -3,14 +3,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.sources import FieldMap, open_source
-from ingest.validate import Validator
 from hybrid.documents import Document, Reject
+from hybrid.ingest.sources import FieldOverrides, open_source, parse_metadata
+from hybrid.ingest.validate import Validator
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
 
 
 def test_every_bad_kind_gets_its_reason(tmp_path: Path) -> None:
-    source = open_source(write_bad_source(tmp_path), "jsonl", FieldMap(metadata=(("year", "integer"),)))
+    source = open_source(write_bad_source(tmp_path), "jsonl", FieldOverrides(metadata=(("year", "integer"),)))
     validate = Validator(source.fields)
     results = [validate(r) for r in source.records]
     docs = [r for r in results if isinstance(r, Document)]
@@ -30,7 +30,7 @@ def test_csv_with_field_mapping(tmp_path: Path) -> None:
         b"2,Second,caf\xe9,BMJ\n"
         b"3,Third,,NEJM\n"
     )
-    fields = FieldMap(id="pmid", title="headline", text="body", metadata=(("journal", "keyword"),))
+    fields = FieldOverrides(id="pmid", title="headline", text="body", metadata=(("journal", "keyword"),))
     source = open_source(path, "auto", fields)
     validate = Validator(source.fields)
     results = [validate(r) for r in source.records]
@@ -43,6 +43,6 @@ def test_csv_with_field_mapping(tmp_path: Path) -> None:
 def test_integer_metadata_must_parse(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"id": "a", "text": "t", "year": "recent"}) + "\n")
-    source = open_source(path, "jsonl", FieldMap(metadata=FieldMap.parse_metadata(["year:int"])))
+    source = open_source(path, "jsonl", FieldOverrides(metadata=parse_metadata(["year:int"])))
     result = Validator(source.fields)(next(source.records))
     assert isinstance(result, Reject) and "'year' = 'recent' is not an integer" in result.reason

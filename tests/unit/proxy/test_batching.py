@@ -25,9 +25,9 @@ async def _embed_all(embedder: QueryEmbedder, instruction_of) -> list[np.ndarray
         await embedder.close()
 
 
-@pytest.mark.parametrize(("enabled", "window_ms"), [(True, 0.0), (True, 20.0), (False, 0.0)])
-def test_concurrent_queries_share_model_calls(tiny, enabled: bool, window_ms: float) -> None:  # type: ignore[no-untyped-def]
-    embedder = QueryEmbedder(tiny, enabled=enabled, window_ms=window_ms)
+@pytest.mark.parametrize(("enabled", "wait_ms"), [(True, 0.0), (True, 20.0), (False, 0.0)])
+def test_concurrent_queries_share_model_calls(tiny, enabled: bool, wait_ms: float) -> None:  # type: ignore[no-untyped-def]
+    embedder = QueryEmbedder(tiny, enabled=enabled, wait_ms=wait_ms)
     vectors = asyncio.run(_embed_all(embedder, lambda i: "scifact" if i % 2 else "nfcorpus"))
     for i, (query, vector) in enumerate(zip(QUERIES, vectors)):
         alone = tiny.encode_queries([query], instruction="scifact" if i % 2 else "nfcorpus")[0]
@@ -39,7 +39,7 @@ def test_concurrent_queries_share_model_calls(tiny, enabled: bool, window_ms: fl
 
 
 def test_model_errors_reach_every_waiting_request(tiny) -> None:  # type: ignore[no-untyped-def]
-    embedder = QueryEmbedder(tiny, window_ms=20)
+    embedder = QueryEmbedder(tiny, wait_ms=20)
 
     async def run() -> list[object]:
         await embedder.start()

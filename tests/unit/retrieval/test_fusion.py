@@ -37,11 +37,6 @@ def test_rrf_weights_and_rank_constant() -> None:
     assert _scores(fused)["b"] == pytest.approx(0.5 / (10 + 2))
 
 
-def test_window_cuts_each_side() -> None:
-    fused = fuse([BM25, DENSE], method="rrf", k=60, window=1)
-    assert _scores(fused) == pytest.approx({"a": 1 / 61, "c": 1 / 61})
-
-
 def test_ties_broken_by_best_rank_then_id() -> None:
     # x and y tie on RRF score (rank 1 in one list each); z and w tie with equal ranks -> by id.
     fused = fuse([[("y", 1.0), ("z", 0.5)], [("x", 1.0), ("w", 0.5)]], method="rrf", k=60)
@@ -83,7 +78,9 @@ def test_zscore_formula_and_missing_documents() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="unknown fusion method"):
         fuse([BM25], method="borda")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="2 weights for 1 runs"):
+    with pytest.raises(ValueError, match="2 weights for 1 lists"):
         fuse([BM25], weights=[1, 1])
-    with pytest.raises(ValueError, match="window"):
-        fuse([BM25], window=0)
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        fuse([BM25], weights=[-1])
+    with pytest.raises(ValueError, match="rank constant"):
+        fuse([BM25], k=-1)

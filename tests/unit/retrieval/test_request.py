@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from hybrid.retrieval import BadRequestError, RangeFilter, SearchRequest, TermFilter, merge_ranges, parse_filter
+from hybrid.retrieval import (
+    BadRequestError,
+    FusionConfig,
+    RangeFilter,
+    SearchRequest,
+    TermFilter,
+    merge_ranges,
+    params,
+    parse_filter,
+)
 
 FIELDS = {"year": "integer", "journal": "keyword", "mesh": "keyword"}
 
@@ -37,7 +46,49 @@ def test_bad_requests(request_: SearchRequest, message: str) -> None:
         request_.validate(FIELDS)
 
 
-def test_depth_covers_the_page() -> None:
-    assert SearchRequest("q", k=10, offset=200).depth == 210
-    assert SearchRequest("q", k=10).depth == 100  # the fusion window
-    assert SearchRequest("q", mode="bm25", k=10, offset=20).depth == 30
+@pytest.mark.parametrize(
+    ("mode", "windows", "offset", "k", "capacity"),
+    [
+        ("bm25", (100, 100), 90, 10, 100),
+        ("dense", (50, 30), 20, 10, 30),
+        ("hybrid", (100, 100), 190, 10, 200),
+        ("hybrid", (300, 20), 310, 10, 320),
+    ],
+)
+def test_a_page_must_end_within_the_windows(mode, windows, offset, k, capacity) -> None:  # type: ignore[no-untyped-def]
+    fusion = FusionConfig(bm25_window=windows[0], dense_window=windows[1])
+    fits = SearchRequest("q", mode=mode, k=k, offset=offset, fusion=fusion)
+    assert fits.list_capacity() == capacity
+    fits.validate(FIELDS)  # ends exactly at the capacity: allowed
+    past = SearchRequest("q", mode=mode, k=k, offset=offset + 1, fusion=fusion)
+    with pytest.raises(BadRequestError, match=f"from \\+ k = {offset + k + 1} is past the end .* at most {capacity} hits"):
+        past.validate(FIELDS)
+
+
+def test_the_error_names_the_window_to_raise() -> None:
+    with pytest.raises(BadRequestError, match="raise the bm25 window to at least 120"):
+        SearchRequest("q", mode="bm25", k=20, offset=100).validate(FIELDS)
+    with pytest.raises(BadRequestError, match=r"total of at least 205 \(e.g. window 103 for both sides\)"):
+        SearchRequest("q", k=10, offset=195).validate(FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("fusion", "message"),
+    [
+        (FusionConfig(bm25_window=0), "bm25 window 0 is out of range 1..10000"),
+        (FusionConfig(dense_window=10_001), "dense window 10001 is out of range 1..10000"),
+        (FusionConfig(rank_constant=-1), "rank constant -1 is out of range 0..10000"),
+        (FusionConfig(dense_weight=101), "dense weight 101 is out of range 0..100"),
+        (FusionConfig(method="borda"), "fusion method 'borda'"),  # type: ignore[arg-type]
+    ],
+)
+def test_fusion_limits_come_from_params(fusion: FusionConfig, message: str) -> None:
+    with pytest.raises(BadRequestError, match=message):
+        SearchRequest("q", fusion=fusion).validate(FIELDS)
+
+
+def test_defaults_are_the_params() -> None:
+    request = SearchRequest("q")
+    assert (request.k, request.offset) == (params.K.default, params.OFFSET.default)
+    assert request.fusion.bm25_window == request.fusion.dense_window == params.WINDOW.default
+    assert request.fusion.rank_constant == params.RANK_CONSTANT.default

@@ -7,7 +7,7 @@ import pytest
 from hybrid.backends.embedded.search import EmbeddedSearch
 from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.encoders import load_encoder
-from ingest.pipeline import IngestOptions, run_ingest
+from hybrid.ingest.pipeline import IngestOptions, run_ingest
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 from tests.unit.training.mining_checks import sample_missing_some_positives
 

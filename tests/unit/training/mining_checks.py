@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from hybrid.beir import Qrels
-from hybrid.retrieval.fusion import Run
+from hybrid.retrieval.fusion import RankedList
 
 
-def check_examples(examples: list[dict], qrels: Qrels, runs: dict[str, Run], *, skip: int, depth: int,  # type: ignore[type-arg]
+def check_examples(examples: list[dict], qrels: Qrels, runs: dict[str, RankedList], *, skip: int, depth: int,  # type: ignore[type-arg]
                    negatives: int) -> None:
     assert examples
     for ex in examples:
@@ -27,7 +27,7 @@ def sample_missing_some_positives():  # type: ignore[no-untyped-def]
     """The bundled sample without five judged documents (real corpora miss some qrels ids too)."""
     from hybrid.data import sample_dir
     from hybrid.evaluation import load_split
-    from ingest.sources import Source, open_source
+    from hybrid.ingest.sources import Source, open_source
 
     _, qrels = load_split(sample_dir(), "dev")
     dropped = set(sorted({d for q in sorted(qrels)[:5] for d in qrels[q]})[:5])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+
 import pytest
 import torch
 
-from hybrid.encoders import BMRETRIEVER_INSTRUCTIONS, load_encoder
+from hybrid.encoders import load_encoder
+from hybrid.recipes import BMRETRIEVER_INSTRUCTIONS
+from hybrid.training.contrastive import ContrastiveCollator, info_nce
+from hybrid.training.examples import Passage, TrainingExample
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
-from training.contrastive import ContrastiveCollator, info_nce
-from training.examples import Passage, TrainingExample
 
 
 def test_info_nce_matches_the_definition() -> None:

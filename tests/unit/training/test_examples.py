@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.examples import TrainingDataError, example_record, read_examples, write_examples
+from hybrid.training.examples import TrainingDataError, example_record, read_examples, write_examples
 
 
 def _write(path: Path, records: list[object]) -> Path:

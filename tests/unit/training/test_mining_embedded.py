@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hybrid.data import sample_dir
 from hybrid.evaluation import load_split
+from hybrid.recipes import passage_text
+from hybrid.training.mining import MiningConfig, MiningReport, bm25_lists, mine
 from tests.unit.training.mining_checks import check_examples
-from training.mining import MiningConfig, MiningReport, mine
 
 
 def test_negatives_exclude_positives_and_respect_the_window(backend) -> None:  # type: ignore[no-untyped-def]
@@ -18,7 +20,7 @@ def test_negatives_exclude_positives_and_respect_the_window(backend) -> None:  #
     config = MiningConfig(depth=30, skip=3, negatives=4, seed=7)
     report = MiningReport()
     examples = list(mine(search, queries, qrels, config, instruction="scifact", report=report))
-    runs = dict(zip(sorted(qrels), search.lexical_many([queries[q] for q in sorted(qrels)], 30)))
+    runs = dict(zip(sorted(qrels), bm25_lists(search, [queries[q] for q in sorted(qrels)], 30)))
     check_examples(examples, qrels, runs, skip=3, depth=30, negatives=4)
     assert all(ex["instruction"] == "scifact" for ex in examples)
     assert report.examples == len(examples) == len(qrels) - len(report.without_positives)
@@ -35,14 +37,43 @@ def test_mining_is_deterministic_given_a_seed(backend) -> None:  # type: ignore[
     assert first == again and first != other
 
 
-def test_false_negative_guard_drops_close_candidates(backend) -> None:  # type: ignore[no-untyped-def]
+def _guard_margins(search, encoder, queries, qrels, depth: int, skip: int):  # type: ignore[no-untyped-def]
+    """Per query: each candidate's distance below the weakest positive, ``min(positive scores) - score``,
+    from the definition (dense scores of the query against the passages, as the encoder scores them)."""
+    lists = dict(zip(sorted(qrels), bm25_lists(search, [queries[q] for q in sorted(qrels)], depth)))
+    out = {}
+    for qid, ranked in lists.items():
+        judged = {d for d, rel in qrels[qid].items() if rel > 0}
+        stored = search.fetch(sorted(judged | {d for d, _ in ranked}))
+        positives = [d for d in sorted(judged) if d in stored]
+        candidates = [d for rank, (d, _) in enumerate(ranked, start=1) if rank > skip and d not in judged]
+        if not positives or not candidates:
+            continue
+        q = encoder.encode_queries([queries[qid]])
+        texts = [passage_text(stored[d].title, stored[d].text) for d in positives + candidates]
+        scores = encoder.score(q, encoder.encode_passages(texts))[0]
+        weakest = float(np.min(scores[: len(positives)]))
+        out[qid] = {d: weakest - float(s) for d, s in zip(candidates, scores[len(positives):])}
+    return out
+
+
+def test_false_negative_guard_keeps_exactly_the_candidates_below_the_margin(backend) -> None:  # type: ignore[no-untyped-def]
     search, encoder, _ = backend
     queries, qrels = load_split(sample_dir(), "dev")
+    below = _guard_margins(search, encoder, queries, qrels, depth=30, skip=2)
+    gaps = sorted({gap for per_query in below.values() for gap in per_query.values()})
+    middle = len(gaps) // 2
+    margin = (gaps[middle - 1] + gaps[middle]) / 2  # halfway between two candidates: none sits on the boundary
     report = MiningReport()
-    guarded = list(mine(search, queries, qrels, MiningConfig(depth=30, negatives=30, margin=1e9), encoder=encoder,
-                        report=report))
-    # A huge margin puts every candidate "within reach" of the positives: all are dropped.
-    assert report.guarded > 0 and all(not ex["negatives"] for ex in guarded)
+    mined = {ex["query_id"]: ex for ex in mine(search, queries, qrels, MiningConfig(depth=30, negatives=30, margin=margin),
+                                               encoder=encoder, report=report)}
+    kept_total = dropped_total = 0
+    for qid, gaps in below.items():
+        expected = sorted(d for d, gap in gaps.items() if gap > margin)  # score < weakest positive - margin
+        assert sorted(n["id"] for n in mined[qid]["negatives"]) == expected, qid
+        kept_total += len(expected)
+        dropped_total += len(gaps) - len(expected)
+    assert kept_total > 0 and dropped_total > 0 and report.guarded == dropped_total
     with pytest.raises(ValueError, match="needs an encoder"):
         list(mine(search, queries, qrels, MiningConfig(margin=0.1)))
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from hybrid.retrieval.types import StoredDocument
+from hybrid.training.examples import parse_example
+from hybrid.training.mining import MiningConfig, bm25_lists
+from hybrid.training.pairs import PairsReport, document_pairs, split_sentences
+from hybrid.training.prompts import SENTENCE_INSTRUCTION, SYNTH_INSTRUCTION, TITLE_INSTRUCTION
+from hybrid.training.synth import QueryGenerator, SynthConfig, SynthReport, clean_query, copied_run, synthesize
 from tests.unit.encoders.tiny_models import save_tiny_llama_lm
-from training.examples import parse_example
-from training.mining import MiningConfig
-from training.pairs import PairsReport, document_pairs, split_sentences
-from training.prompts import SENTENCE_INSTRUCTION, SYNTH_INSTRUCTION, TITLE_INSTRUCTION
-from training.synth import QueryGenerator, SynthConfig, SynthReport, clean_query, copied_run, synthesize
 
 ABSTRACT = ("Statins lower LDL cholesterol in most adults. In 4,444 patients simvastatin cut coronary deaths by 42%. "
             "Muscle pain was rare. (The trial ran for five years.)")
@@ -69,7 +69,7 @@ def test_filter_keeps_only_queries_whose_passage_bm25_ranks_high(backend) -> Non
     examples = list(synthesize(search, iter(docs), EchoGenerator(), config, batch_size=8, report=report))  # type: ignore[arg-type]
     assert report.passages == 20 and report.kept == len(examples) >= 8
     assert report.kept + report.too_short + report.copied + report.not_in_top == 20
-    runs = search.lexical_many([ex["query"] for ex in examples], 50)
+    runs = bm25_lists(search, [ex["query"] for ex in examples], 50)
     for ex, run in zip(examples, runs):
         parsed = parse_example(ex, "synth")
         doc_id = parsed.positives[0].id

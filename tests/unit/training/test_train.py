@@ -13,13 +13,14 @@ import pytest
 import torch
 
 from hybrid.data import sample_dir
-from hybrid.encoders import SPEC_FILE, EncoderSpec, load_encoder
+from hybrid.encoders import load_encoder
+from hybrid.recipes import SPEC_FILE, EncoderSpec
+from hybrid.training.contrastive import ContrastiveCollator, DualEncoder
+from hybrid.training.dev_eval import DevSet
+from hybrid.training.examples import Passage, TrainingDataError, TrainingExample
+from hybrid.training.memory import ModelTooLargeError, check_fits, required_bytes
+from hybrid.training.trainer import OutputExistsError, TrainConfig, train
 from tests.unit.encoders.tiny_models import WORDS, save_tiny_gpt_neox
-from training.contrastive import ContrastiveCollator, DualEncoder
-from training.dev_eval import DevSet
-from training.examples import Passage, TrainingDataError, TrainingExample
-from training.memory import ModelTooLargeError, check_fits, required_bytes
-from training.trainer import OutputExistsError, TrainConfig, train
 
 TEXTS = ["protein gene mice", "cancer trial dose patients", "the cell study results"]
 
@@ -101,17 +102,67 @@ def test_resume_continues_from_the_saved_step(tiny: Path, tmp_path: Path) -> Non
     assert steps == [1, 2, 3, 4]  # the second run logged steps 3 and 4 only: it resumed, not restarted
 
 
-def test_dev_evaluation_keeps_the_best_checkpoint(tiny: Path, tmp_path: Path) -> None:
-    dev = DevSet.load(sample_dir(), "dev", instruction="scifact", distractors=30)
-    assert len(dev.doc_ids) < 400 and set(dev.qrels) == set(dev.queries)
-    report = train(str(tiny), word_examples(32), tmp_path / "run", TrainConfig(max_steps=6, eval_every=2, **FAST),
-                   dev=dev, device="cpu", progress=False)
+class DevScript:
+    """Dev nDCG@10 values given in advance, one per evaluation (step 0 first), and the trained weights as
+    they were at each evaluation: which evaluation is best is then known, whatever tiny models learn."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = list(values)
+        self.embeddings: dict[int, np.ndarray] = {}
+        self.trainer_step = 0
+
+    def __call__(self, encoder, dev, batch_size=None) -> float:  # type: ignore[no-untyped-def]
+        module = encoder.module
+        was_training = module.training
+        module.eval()
+        self.embeddings[len(self.embeddings)] = encoder.encode_passages(TEXTS)
+        module.train(was_training)
+        return self.values.pop(0)
+
+
+def _scripted_run(tiny: Path, tmp_path: Path, monkeypatch, values: list[float], **config):  # type: ignore[no-untyped-def]
+    import hybrid.training.trainer
+
+    script = DevScript(values)
+    monkeypatch.setattr(hybrid.training.trainer, "dense_ndcg", script)
+    dev = DevSet.load(sample_dir(), "dev", distractors=10)
+    report = train(str(tiny), word_examples(32), tmp_path / "run",
+                   TrainConfig(eval_every=2, lora=False, **{**FAST, **config}), dev=dev, device="cpu", progress=False)
     evals = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     scores = {r["step"]: r["eval_ndcg@10"] for r in evals if "eval_ndcg@10" in r}
-    assert sorted(scores) == [0, 2, 4, 6] and all(0 <= v <= 1 for v in scores.values())
-    assert report.base_ndcg == scores[0] and report.best_ndcg == max(scores.values())
-    summary = json.loads((tmp_path / "run" / "training.json").read_text())
-    assert summary["best_ndcg"] == report.best_ndcg and summary["examples"] == 32
+    return report, script, scores
+
+
+def test_the_best_evaluation_not_the_last_is_what_gets_written(tiny: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    report, script, scores = _scripted_run(tiny, tmp_path, monkeypatch, [0.2, 0.3, 0.6, 0.4], max_steps=6)
+    assert scores == {0: 0.2, 2: 0.3, 4: 0.6, 6: 0.4}
+    assert (report.best_step, report.best_ndcg, report.base_ndcg, report.steps) == (4, 0.6, 0.2, 6)
+    written = load_encoder(str(tmp_path / "run"), device="cpu", precision="fp32").encode_passages(TEXTS)
+    np.testing.assert_allclose(written, script.embeddings[2], atol=1e-5)  # the third evaluation: step 4
+    assert not np.allclose(written, script.embeddings[3], atol=1e-4)  # not the last step's weights
+
+
+def test_early_stopping_after_patience_evaluations_without_improvement(tiny: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    report, script, scores = _scripted_run(tiny, tmp_path, monkeypatch, [0.2, 0.5, 0.4, 0.3] + [0.1] * 10,
+                                           max_steps=20, patience=2)
+    assert sorted(scores) == [0, 2, 4, 6]  # two evaluations without improvement after step 2, then stop
+    assert report.stopped_early and report.steps == 6 and report.best_step == 2
+    written = load_encoder(str(tmp_path / "run"), device="cpu", precision="fp32").encode_passages(TEXTS)
+    np.testing.assert_allclose(written, script.embeddings[1], atol=1e-5)
+
+
+def test_gradient_accumulation_steps_once_per_accumulated_batch(tiny: Path, tmp_path: Path) -> None:
+    examples = word_examples(48)
+    base = load_encoder(str(tiny), device="cpu", precision="fp32")
+    base = load_encoder(base.spec.replace(normalize=True, similarity="cosine"), device="cpu", precision="fp32")
+    before = batch_loss(base, examples)
+    config = TrainConfig(epochs=3, lora=False, **{**FAST, "batch_size": 4, "grad_accum": 3})
+    report = train(str(tiny), examples, tmp_path / "run", config, device="cpu", progress=False)
+    # 48 examples in batches of 4 = 12 batches an epoch; one optimiser step per 3 of them.
+    assert report.steps == 3 * 12 // 3
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in logged if "loss" in r) <= report.steps
+    assert batch_loss(load_encoder(str(tmp_path / "run"), device="cpu", precision="fp32"), examples) < before - 0.1
 
 
 def test_dev_split_without_qrels_is_refused(tmp_path: Path) -> None:
@@ -121,12 +172,12 @@ def test_dev_split_without_qrels_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_model_too_large_for_memory_is_refused_before_loading(tiny: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import training.memory
+    import hybrid.training.memory
 
     spec = load_encoder(str(tiny), device="cpu").spec
     parameters = check_fits(spec, torch.device("cpu"), lora=False)
     assert parameters is not None and parameters > 10_000
-    monkeypatch.setattr(training.memory, "available_bytes", lambda device: required_bytes(parameters, lora=False) - 1)
+    monkeypatch.setattr(hybrid.training.memory, "available_bytes", lambda device: required_bytes(parameters, lora=False) - 1)
     with pytest.raises(ModelTooLargeError, match="try --lora"):
         check_fits(spec, torch.device("cpu"), lora=False)
     assert check_fits(spec, torch.device("cpu"), lora=True) == parameters  # LoRA needs a quarter

@@ -6,13 +6,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from hybrid.encoders.instructions import DEFAULT_INSTRUCTION
+from hybrid.recipes.instructions import DEFAULT_INSTRUCTION
 
 Kind = Literal["decoder", "sentence-transformers"]
 Pooling = Literal["last_token", "mean", "cls"]
 Similarity = Literal["dot", "cosine"]
 
-# BMRetriever's templates (authors' prompt.py), DOMAIN.md §1.
+# BMRetriever's templates, verbatim from the authors' prompt.py.
 BMRETRIEVER_QUERY_TEMPLATE = "{instruction}\nQuery: {query}"
 BMRETRIEVER_PASSAGE_TEMPLATE = "Represent this passage\npassage: {passage}"
 
@@ -63,6 +63,11 @@ class EncoderSpec:
             raise ValueError("decoder encoders use last_token pooling (BMRetriever recipe)")
         if not 8 <= self.max_length <= 32768:
             raise ValueError(f"max_length {self.max_length} out of range 8..32768")
+
+    @property
+    def location(self) -> str:
+        """What ``load_encoder`` takes to load these weights again: a hub name, a folder or a GGUF file."""
+        return f"{self.source.rstrip('/')}/{self.gguf_file}" if self.gguf_file else self.source
 
     @property
     def uses_instruction(self) -> bool:

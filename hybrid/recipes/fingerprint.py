@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid.encoders.errors import FingerprintMismatchError
-from hybrid.encoders.spec import EncoderSpec
+from hybrid.recipes.errors import FingerprintMismatchError
+from hybrid.recipes.spec import EncoderSpec
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 _SAMPLE = 1 << 20
@@ -37,6 +37,16 @@ def weights_digest(folder: Path) -> str:
             fh.seek(max(0, size - _SAMPLE))
             digest.update(fh.read(_SAMPLE))
     return "sha256-sampled:" + digest.hexdigest()[:32]
+
+
+def weights_identity(source: str, config: object, revision: str | None = None) -> str:
+    """Which weights a loaded model has: a digest of a local folder, or the hub commit it resolved to
+    (``config._commit_hash``, set by transformers when it loads from the hub)."""
+    local = Path(source)
+    if local.is_dir():
+        return weights_digest(local)
+    commit = getattr(config, "_commit_hash", None)
+    return f"hub:{commit or revision or 'unknown-revision'}"
 
 
 @dataclass(frozen=True)

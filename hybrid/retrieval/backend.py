@@ -1,0 +1,48 @@
+"""The read side every backend implements, once blocking (CLI, evaluation, training) and once async
+(the proxy). Both answer the same three questions: what is this index, the ranked lists of some
+sub-queries, and the documents of some ids.
+
+Dense scores follow OpenSearch's Lucene conventions on every backend (``lucene_dense_score``), so
+ranked lists are comparable across backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.fusion import RankedList
+from hybrid.retrieval.types import SideQuery, StoredDocument
+
+
+class SearchBackend(Protocol):
+    index: str
+
+    def index_meta(self) -> IndexMeta:
+        """The index's encoder fingerprint and filterable fields (``IndexNotFoundError`` if it is missing)."""
+
+    def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
+        """One ranked list per sub-query, in order; OpenSearch answers them all in one ``_msearch``."""
+
+    def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
+        """Stored title, text and metadata of the ids that exist."""
+
+    def documents(self) -> Iterator[tuple[str, StoredDocument]]:
+        """Every document (id order on the embedded index, scroll order on OpenSearch); for training data."""
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class AsyncSearchBackend(Protocol):
+    index: str
+
+    async def index_meta(self) -> IndexMeta: ...
+
+    async def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]: ...
+
+    async def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]: ...
+
+    async def count(self) -> int: ...

@@ -1,0 +1,128 @@
+"""A search as pure steps: plan it, rank what the backend returned, assemble the page.
+
+The I/O between the steps — embedding the query, one round trip for the sub-queries, fetching the
+page's documents — is the caller's: ``Searcher`` does it blocking, ``AsyncSearcher`` awaits it, and
+evaluation batches many queries. Everything that decides what a search returns is here, once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hybrid.index_meta import IndexMeta
+from hybrid.recipes import check_fingerprint, resolve_instruction
+from hybrid.recipes.fingerprint import Fingerprint
+from hybrid.retrieval.fusion import RankedList, fuse
+from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
+from hybrid.retrieval.types import SIDES, BM25Query, Hit, KnnQuery, SearchResponse, Side, SideQuery, StoredDocument
+
+# Which sides each mode ranks from.
+MODE_SIDES: dict[Mode, tuple[Side, ...]] = {"bm25": ("bm25",), "dense": ("dense",), "hybrid": SIDES}
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A validated request against one index: what to embed, which sub-queries to send."""
+
+    request: SearchRequest
+    meta: IndexMeta
+    instruction: str | None  # the instruction text (a task name resolved), or None for the encoder's default
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        return MODE_SIDES[self.request.mode]
+
+    @property
+    def needs_vector(self) -> bool:
+        return "dense" in self.sides
+
+    def check_encoder(self, fingerprint: Fingerprint, index: str) -> None:
+        """Refuse to embed the query with another encoder than the one that built the index."""
+        check_fingerprint(self.meta.fingerprint, fingerprint, index=index)
+
+    def queries(self, vector: np.ndarray | None) -> list[SideQuery]:
+        """The mode's sub-queries, in ``sides`` order, each as deep as its side's window."""
+        return side_queries(self.request.query, vector, self.request.fusion, self.sides, self.request.filters)
+
+    def rank(self, lists: Sequence[RankedList]) -> list[Hit]:
+        """The mode's ranked list from the backend's answers to ``queries``."""
+        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.request.fusion)
+
+    def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
+        return [h.doc_id for h in page_of(ranked, self.request)]
+
+    def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
+                started: float) -> SearchResponse:
+        """The page, with its documents' bodies, timed from ``started`` (``time.perf_counter``)."""
+        hits = with_documents(page_of(ranked, self.request), stored)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took)
+
+
+def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:
+    """Validate ``request`` against the index and resolve its instruction (``BadRequestError`` if wrong)."""
+    request.validate(meta.metadata_fields)
+    try:
+        instruction = resolve_instruction(request.instruction)
+    except ValueError as exc:
+        raise BadRequestError(str(exc)) from None
+    return SearchPlan(request, meta, instruction)
+
+
+def side_queries(query: str, vector: np.ndarray | None, fusion: FusionConfig, sides: Sequence[Side],
+                 filters: tuple[Filter, ...] = ()) -> list[SideQuery]:
+    out: list[SideQuery] = []
+    for side in sides:
+        if side == "bm25":
+            out.append(BM25Query(query, fusion.bm25_window, filters))
+        else:
+            if vector is None:
+                raise ValueError("the dense side needs the query embedding")
+            out.append(KnnQuery(vector, fusion.dense_window, filters))
+    return out
+
+
+def single_hits(ranked: RankedList, side: Side) -> list[Hit]:
+    hits = []
+    for rank, (doc_id, score) in enumerate(ranked, start=1):
+        per_side = {f"{side}_rank": rank, f"{side}_score": score}
+        hits.append(Hit(doc_id, score, rank, (side,), **per_side))  # type: ignore[arg-type]
+    return hits
+
+
+def fused_hits(bm25: RankedList, dense: RankedList, fusion: FusionConfig) -> list[Hit]:
+    """Fuse the two sides' lists into ranked hits that carry each side's rank and score."""
+    fused = fuse([bm25, dense], method=fusion.method, k=fusion.rank_constant,
+                 weights=[fusion.bm25_weight, fusion.dense_weight])
+    hits = []
+    for rank, f in enumerate(fused, start=1):
+        found_by = tuple(side for side, r in zip(SIDES, f.ranks) if r is not None)
+        hits.append(Hit(f.doc_id, f.score, rank, found_by, f.ranks[0], f.scores[0], f.ranks[1], f.scores[1]))
+    return hits
+
+
+def rank_hits(mode: Mode, lists: Mapping[Side, RankedList], fusion: FusionConfig) -> list[Hit]:
+    """The one mode dispatch: a side's list as it is, or both fused. Each list is cut to its window,
+    so lists retrieved deeper (evaluation sweeps) rank exactly as a search with these windows would."""
+    windows = {"bm25": fusion.bm25_window, "dense": fusion.dense_window}
+    cut = {side: ranked[: windows[side]] for side, ranked in lists.items()}
+    if mode == "hybrid":
+        return fused_hits(cut["bm25"], cut["dense"], fusion)
+    return single_hits(cut[mode], mode)
+
+
+def page_of(ranked: Sequence[Hit], request: SearchRequest) -> list[Hit]:
+    return list(ranked[request.offset : request.page_end])
+
+
+def with_documents(page: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> list[Hit]:
+    """The page's hits with title, text and metadata filled in from the stored documents."""
+    hits = []
+    for hit in page:
+        doc = stored.get(hit.doc_id)
+        hits.append(hit if doc is None else hit._replace(title=doc.title, text=doc.text, metadata=doc.metadata))
+    return hits

@@ -1,0 +1,37 @@
+"""Ingest a source into an index of the backend the settings chose: load the encoder, open the target,
+run the pipeline, close. What ``hybrid ingest`` and ``hybrid eval --ingest`` both call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hybrid.backends.base import Backend, IndexOptions, check_index_name
+from hybrid.ingest.pipeline import IngestOptions, IngestSummary, run_ingest
+from hybrid.ingest.sources import Source
+
+
+def ingest_source(
+    backend: Backend,
+    source: Source,
+    *,
+    index: str,
+    model: str,
+    device: str | None,
+    rejects_path: Path,
+    index_options: IndexOptions = IndexOptions(),
+    options: IngestOptions = IngestOptions(),
+) -> IngestSummary:
+    """Read, validate, encode with ``model`` and index ``source`` into ``index`` (a dry run only reads)."""
+    check_index_name(index)
+    if options.dry_run:
+        return run_ingest(source, index=index, encoder=None, target=None, rejects_path=rejects_path,
+                          metadata_fields=dict(source.fields.metadata), options=options)
+    from hybrid.encoders import load_encoder
+
+    encoder = load_encoder(model, device=device)
+    target = backend.ingest_target()
+    try:
+        return run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=rejects_path,
+                          metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
+    finally:
+        target.close()

@@ -1,0 +1,122 @@
+"""The proxy on the embedded backend (TestClient): each index searched with its own encoder, the
+status codes of the error table, paging over one list, explain, CORS, the index list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hybrid.backends.embedded.target import EmbeddedTarget
+from hybrid.encoders import load_encoder
+from hybrid.proxy import create_app
+from hybrid.settings import load_settings
+from tests.integration.helpers import ingest_sample
+from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
+
+QUERY = "protein gene mice in the cancer trial"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two indices built by two different free-form models (tiny GPT-NeoX, different weights)."""
+    folder = tmp_path_factory.mktemp("proxy")
+    for name, seed in (("first", 0), ("second", 1)):
+        model = save_tiny_gpt_neox(folder / f"model-{name}", seed=seed)
+        encoder = load_encoder(str(model), device="cpu", precision="fp32", max_length=64)
+        target = EmbeddedTarget(folder / "idx")
+        ingest_sample(target, name, encoder, folder, limit=None if name == "first" else 40)
+        target.close()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def api(root: Path):  # type: ignore[no-untyped-def]
+    settings = load_settings(embedded_dir=root / "idx", index="first", proxy_cors_origins=["http://app.example"])
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_each_index_is_searched_with_the_encoder_that_built_it(api: TestClient) -> None:
+    for index in ("first", "second"):
+        response = api.post(f"/v1/search?index={index}", json={"query": QUERY, "mode": "dense", "k": 3})
+        assert response.status_code == 200, response.text
+        assert response.json()["index"] == index and len(response.json()["hits"]) == 3
+    ready = api.get("/readyz").json()
+    assert ready["backend"] == "embedded" and ready["encoders"] == ["model-first", "model-second"]
+
+
+def test_paging_walks_one_list(api: TestClient) -> None:
+    fusion = {"window": 300}
+    whole = api.post("/v1/search", json={"query": QUERY, "k": 300, "fusion": fusion}).json()["hits"]
+    pages = []
+    for offset in range(0, 300, 30):
+        pages += api.post("/v1/search", json={"query": QUERY, "k": 30, "from": offset, "fusion": fusion}).json()["hits"]
+    assert [h["id"] for h in pages] == [h["id"] for h in whole]
+    assert len({h["id"] for h in pages}) == 300 and [h["rank"] for h in pages] == list(range(1, 301))
+
+
+def test_explain_adds_each_sides_rank_and_score(api: TestClient) -> None:
+    plain = api.post("/v1/search", json={"query": QUERY, "k": 5}).json()["hits"]
+    assert all("bm25" not in h and "dense" not in h for h in plain)
+    explained = api.post("/v1/search", json={"query": QUERY, "k": 5, "explain": True,
+                                             "fusion": {"rank_constant": 10}}).json()["hits"]
+    for hit in explained:
+        sides = [hit[s] for s in ("bm25", "dense") if s in hit]
+        assert hit["score"] == pytest.approx(sum(1 / (10 + side["rank"]) for side in sides))
+        assert sorted(s for s in ("bm25", "dense") if s in hit) == sorted(hit["found_by"])
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "status", "detail"),
+    [
+        ("/v1/search", {"query": QUERY, "from": 195}, 400, "from + k = 205 is past the end of the ranked list"),
+        ("/v1/search", {"query": QUERY, "mode": "bm25", "fusion": {"bm25_window": 5}}, 400,
+         "raise the bm25 window to at least 10"),
+        ("/v1/search", {"query": QUERY, "filters": {"mesh": "Aged"}}, 400,
+         "unknown filter field 'mesh'; filterable fields: journal, year"),
+        ("/v1/search", {"query": QUERY, "fusion": {"window": 0}}, 422, "greater than or equal to 1"),
+        ("/v1/search", {"query": QUERY, "fusion": {"window": 10_001}}, 422, "less than or equal to 10000"),
+        ("/v1/search", {"query": QUERY, "from": 10_000}, 422, "less than or equal to 9999"),
+        ("/v1/search", {"query": QUERY, "k": 1001}, 422, "less than or equal to 1000"),
+        ("/v1/search?index=missing", {"query": QUERY}, 404, "no embedded index 'missing'"),
+        ("/v1/search?index=Upper", {"query": QUERY}, 422, "String should match pattern"),
+    ],
+)
+def test_error_statuses(api: TestClient, url: str, body: dict, status: int, detail: str) -> None:  # type: ignore[type-arg]
+    response = api.post(url, json=body)
+    assert response.status_code == status, response.text
+    assert detail in str(response.json()["detail"])
+
+
+def test_an_index_built_with_another_encoder_is_409(root: Path) -> None:
+    other = load_encoder(str(root / "model-second"), device="cpu", precision="fp32", max_length=64)
+    settings = load_settings(embedded_dir=root / "idx", index="first")
+    with TestClient(create_app(settings, encoder=other)) as client:  # one encoder for every index
+        assert client.post("/v1/search", json={"query": QUERY, "mode": "bm25"}).status_code == 200  # BM25 needs none
+        response = client.post("/v1/search", json={"query": QUERY, "mode": "hybrid"})
+        assert response.status_code == 409 and "index 'first' was built with encoder model-first" in response.json()["detail"]
+        assert client.post("/v1/search?index=second", json={"query": QUERY}).status_code == 200
+
+
+def test_indices_documents_and_health(api: TestClient) -> None:
+    listed = {i["name"]: i for i in api.get("/v1/indices").json()}
+    assert {n: i["documents"] for n, i in listed.items()} == {"first": 400, "second": 40}
+    assert listed["first"]["fingerprint"]["model_id"] == "model-first"
+    hit = api.post("/v1/search", json={"query": QUERY, "mode": "bm25", "k": 1}).json()["hits"][0]
+    document = api.get(f"/v1/documents/{hit['id']}").json()
+    assert document["title"] == hit["title"] and set(document["metadata"]) == {"year", "journal"}
+    assert api.get("/v1/documents/nope").status_code == 404
+    assert api.get("/v1/documents/x?index=missing").status_code == 404
+    assert api.get("/healthz").json() == {"status": "ok"}
+
+
+def test_cors_allows_only_the_configured_origins(api: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    allowed = api.options("/v1/search", headers={"Origin": "http://app.example", **preflight})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://app.example"
+    other = api.options("/v1/search", headers={"Origin": "http://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers
+    simple = api.post("/v1/search", json={"query": QUERY, "mode": "bm25"}, headers={"Origin": "http://app.example"})
+    assert simple.headers["access-control-allow-origin"] == "http://app.example"
