@@ -64,5 +64,5 @@ def test_port_taken_is_a_clear_error(manager: Manager) -> None:
 def test_missing_java_is_a_clear_error(manager: Manager, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(JavaNotFoundError, match="needs Java 11/17/21"):
         manager.start(f"pytest-java-{os.getpid()}", java_home=tmp_path)
-    assert main(["opensearch", "start", "--name", f"pytest-java-{os.getpid()}", "--java-home", str(tmp_path)]) == 2
+    assert main(["opensearch", "start", "--name", f"pytest-java-{os.getpid()}", "--java-home", str(tmp_path)]) == 3
     assert "no java" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Hybrid search against the real node: filters on both sides, paging, one round trip, explain,
-errors, and the same evaluation numbers as the embedded backend."""
+"""Hybrid search against the real node: filters on both sides, paging over one list, one round trip,
+explain, errors, and the same evaluation numbers as the embedded backend."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.beir import iter_corpus
 from hybrid.data import sample_dir
 from hybrid.encoders import load_encoder
-from hybrid.evaluation import collect_runs, evaluate_modes, load_split
+from hybrid.evaluation import collect_lists, evaluate_modes, load_split
 from hybrid.recipes import FingerprintMismatchError
 from hybrid.retrieval import BadRequestError, FusionConfig, RangeFilter, Searcher, SearchRequest, TermFilter
 from tests.integration.helpers import ingest_sample
@@ -42,8 +42,8 @@ def indexed(opensearch_client, minilm, tmp_path_factory: pytest.TempPathFactory)
 def searchers(indexed, opensearch_client, minilm):  # type: ignore[no-untyped-def]
     name, embedded_root = indexed
     embedded = EmbeddedSearch(embedded_root, name)
-    yield {"opensearch": Searcher(OpenSearchSearch(opensearch_client, name), minilm, index=name),
-           "embedded": Searcher(embedded, minilm, index=name)}
+    yield {"opensearch": Searcher(OpenSearchSearch(opensearch_client, name), minilm),
+           "embedded": Searcher(embedded, minilm)}
     embedded.close()
 
 
@@ -63,15 +63,22 @@ def test_filters_apply_to_both_sides(searchers, backend: str, mode: str) -> None
 
 
 @pytest.mark.parametrize("backend", ["opensearch", "embedded"])
-def test_pages_have_no_duplicates_or_gaps(searchers, backend: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_paging_walks_one_list(searchers, backend: str, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """Thirty pages of ten are the one request for 300, hit for hit: every page is cut from the same list."""
     searcher = searchers[backend]
-    whole = [h.doc_id for h in searcher.search(SearchRequest(QUERY, k=50)).hits]
+    fusion = FusionConfig(bm25_window=300, dense_window=300)
+    whole = searcher.search(SearchRequest(QUERY, mode=mode, k=300, fusion=fusion))
     pages = []
-    for offset in range(0, 50, 10):
-        page = searcher.search(SearchRequest(QUERY, k=10, offset=offset)).hits
+    for offset in range(0, 300, 10):
+        page = searcher.search(SearchRequest(QUERY, mode=mode, k=10, offset=offset, fusion=fusion)).hits
         assert [h.rank for h in page] == list(range(offset + 1, offset + 11))
-        pages += [h.doc_id for h in page]
-    assert pages == whole and len(set(pages)) == 50
+        pages += page
+    assert [(h.doc_id, h.score) for h in pages] == [(h.doc_id, h.score) for h in whole.hits]
+    assert len({h.doc_id for h in pages}) == 300
+    with pytest.raises(BadRequestError, match="from \\+ k = 301 is past the end"):
+        searcher.search(SearchRequest(QUERY, mode=mode, k=10, offset=291,
+                                      fusion=FusionConfig(bm25_window=150, dense_window=150 if mode == "hybrid" else 300)))
 
 
 def test_explain_matches_single_modes(searchers) -> None:  # type: ignore[no-untyped-def]
@@ -115,16 +122,18 @@ def test_bad_requests_and_missing_index(searchers, opensearch_client, minilm) ->
         searcher.search(SearchRequest(" "))
     with pytest.raises(BadRequestError, match="out of range 1..1000"):
         searcher.search(SearchRequest(QUERY, k=5000))
+    with pytest.raises(BadRequestError, match="raise the bm25 window to at least 110"):
+        searcher.search(SearchRequest(QUERY, mode="bm25", offset=100))
     with pytest.raises(BadRequestError, match="filterable fields: journal, year"):
         searcher.search(SearchRequest(QUERY, filters=(TermFilter("mesh", ("Aged",)),)))
-    missing = Searcher(OpenSearchSearch(opensearch_client, "no-such-index-xyz"), minilm, index="no-such-index-xyz")
+    missing = Searcher(OpenSearchSearch(opensearch_client, "no-such-index-xyz"), minilm)
     with pytest.raises(IndexNotFoundError, match="no-such-index-xyz"):
         missing.search(SearchRequest(QUERY))
 
 
 def test_other_encoder_is_refused(searchers, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     other = load_encoder(str(save_tiny_gpt_neox(tmp_path)), device="cpu", max_length=32)
-    searcher = Searcher(searchers["opensearch"].backend, other, index="x")
+    searcher = Searcher(searchers["opensearch"].backend, other)
     with pytest.raises(FingerprintMismatchError, match="model_id"):
         searcher.search(SearchRequest(QUERY, mode="dense"))
     assert searcher.search(SearchRequest(QUERY, mode="bm25")).hits  # BM25 needs no encoder check
@@ -134,8 +143,8 @@ def test_both_backends_give_the_same_evaluation(searchers) -> None:  # type: ign
     queries, qrels = load_split(sample_dir(), "dev")
     results = {}
     for backend, searcher in searchers.items():
-        runs = collect_runs(searcher, queries, instruction=None, depth=100)
-        results[backend] = evaluate_modes(runs, qrels, FusionConfig(), "dev").metrics
+        lists = collect_lists(searcher, queries, instruction=None, windows=FusionConfig())
+        results[backend] = evaluate_modes(lists, qrels, FusionConfig(), "dev").metrics
     for mode in ("bm25", "dense", "hybrid"):
         os_ndcg, emb_ndcg = results["opensearch"][mode]["nDCG@10"], results["embedded"][mode]["nDCG@10"]
         # Dense: HNSW vs exact on 400 documents. BM25: Lucene's idf vs BM25Okapi's, analyzers nearly alike.
@@ -143,23 +152,37 @@ def test_both_backends_give_the_same_evaluation(searchers) -> None:  # type: ign
         assert abs(os_ndcg - emb_ndcg) <= tolerance, (mode, results)
 
 
-def test_server_side_rrf_is_per_shard_and_differs_from_ours(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
-    from hybrid.backends.base import BackendError
-    from hybrid.backends.opensearch.server_side import ensure_pipeline, per_shard_rrf
+def test_per_shard_rrf_simulation_differs_from_our_global_ranks(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
+    """``per_shard_rrf`` is this project's own simulation of neural-search 2.19's RRF (ranks within each
+    shard) from plain per-shard queries; it runs on any node. On a 2-shard index it ranks differently from
+    our fusion, which ranks over the merged lists."""
+    from hybrid.backends.opensearch.server_side import per_shard_rrf
     from hybrid.beir import load_queries
+    from hybrid.retrieval import BM25Query, KnnQuery, fuse
 
     searcher = searchers["opensearch"]
-    index = searcher.index
-    with pytest.raises(BackendError, match="neural-search plugin"):  # the manager's node has no neural-search
-        ensure_pipeline(opensearch_client)
     differing = 0
     queries = list(load_queries(sample_dir()).values())[:20]
     for query, vector in zip(queries, minilm.encode_queries(queries)):
-        ours = [h.doc_id for h in searcher.retrieve(SearchRequest(query, k=10), vector)[:10]]
-        lexical, dense = searcher.backend.both(query, vector, 100, ())
-        from hybrid.retrieval import fuse
-
-        assert ours == [h.doc_id for h in fuse([lexical, dense], k=60, window=100)[:10]]  # global ranks
-        theirs = [doc_id for doc_id, _ in per_shard_rrf(opensearch_client, index, query, vector, 10)]
+        ours = [h.doc_id for h in searcher.search(SearchRequest(query, k=10)).hits]
+        bm25, dense = searcher.backend.retrieve([BM25Query(query, 100), KnnQuery(vector, 100)])
+        assert ours == [h.doc_id for h in fuse([bm25, dense], k=60)[:10]]  # global ranks
+        theirs = [doc_id for doc_id, _ in per_shard_rrf(opensearch_client, searcher.index, query, vector, 10)]
         differing += ours != theirs
     assert differing > 0, "per-shard RRF agreed with global RRF on every query of a 2-shard index"
+
+
+def test_server_side_hybrid_needs_neural_search(searchers, opensearch_client, minilm) -> None:  # type: ignore[no-untyped-def]
+    """The plugin's own RRF pipeline where the node has neural-search (the compose image), a clear refusal
+    where it does not (the local manager's node: the plugin is not on Maven Central)."""
+    from hybrid.backends.base import BackendError
+    from hybrid.backends.opensearch.server_side import ensure_pipeline, has_neural_search, server_side_hybrid
+
+    if not has_neural_search(opensearch_client):
+        with pytest.raises(BackendError, match="needs the neural-search plugin"):
+            ensure_pipeline(opensearch_client)
+        return
+    ensure_pipeline(opensearch_client)
+    vector = minilm.encode_queries([QUERY])[0]
+    hits = server_side_hybrid(opensearch_client, searchers["opensearch"].index, QUERY, vector, 10)
+    assert len(hits) == 10 and len({d for d, _ in hits}) == 10

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
@@ -19,8 +20,20 @@ _SSL = re.compile(r"\[SSL: ([A-Z_]+)\][^)'\"]*|certificate verify failed[^)'\"]*
 CREDENTIALS_HINT = "set --user with HYBRID_OPENSEARCH_PASSWORD, or HYBRID_OPENSEARCH_API_KEY"
 
 
+def _errno(exc: object) -> int | None:
+    """The OS error number under a client library's connection error (urllib3 or aiohttp), if any."""
+    for cause in (exc, getattr(exc, "info", None), getattr(getattr(exc, "info", None), "os_error", None)):
+        number = getattr(cause, "errno", None)
+        if isinstance(number, int) and number > 0:
+            return number
+    return None
+
+
 def _reason(exc: Exception) -> str:
     """A short cause: "connection refused", "certificate verify failed", "wrong version number" …"""
+    number = _errno(exc)
+    if number is not None and not _SSL.search(str(exc)):
+        return os.strerror(number).lower()
     for text in (str(getattr(exc, "info", "")), str(exc)):
         for pattern in (_SSL, _ERRNO):
             match = pattern.search(text)

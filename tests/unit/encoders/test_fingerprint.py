@@ -45,3 +45,17 @@ def test_mismatch_message_names_the_differences() -> None:
     with pytest.raises(FingerprintMismatchError, match="max_length: index has 512, encoder has 256"):
         check_fingerprint(BASE, other, index="pubmed")
     check_fingerprint(BASE, BASE, index="pubmed")
+
+
+def test_weights_identity_is_the_folder_digest_or_the_resolved_hub_commit(tmp_path, minilm) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from hybrid.recipes import weights_digest, weights_identity
+
+    # Any model loaded by hub name, sentence-transformers or decoder: the commit transformers resolved.
+    resolved = SimpleNamespace(_commit_hash="0123abcd")
+    assert weights_identity("sentence-transformers/all-MiniLM-L6-v2", resolved) == "hub:0123abcd"
+    assert weights_identity("owner/model", SimpleNamespace(), "v2") == "hub:v2"
+    assert weights_identity("owner/model", None) == "hub:unknown-revision"
+    # A local folder: its sampled digest, which the loaded MiniLM reports too.
+    assert minilm.fingerprint.weights == weights_digest(__import__("pathlib").Path(minilm.spec.source))

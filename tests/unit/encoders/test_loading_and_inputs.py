@@ -7,24 +7,35 @@ import numpy as np
 import pytest
 
 from hybrid.encoders import load_encoder
-from hybrid.recipes import PRESETS, EncoderLoadError, resolve_spec
+from hybrid.recipes import DEFAULT_MODEL, EncoderLoadError, EncoderSpec, bmretriever_spec, model_for_index, resolve_spec
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
 
-def test_presets_know_their_recipes() -> None:
-    assert {"bmretriever-410m", "bmretriever-1b", "bmretriever-2b", "bmretriever-7b", "minilm", "smollm2-135m"} <= set(PRESETS)
-    dims = {name: resolve_spec(name).dimension for name in PRESETS}
-    assert dims["bmretriever-410m"] == 1024 and dims["bmretriever-2b"] == 2048 and dims["bmretriever-7b"] == 4096
-    bm = resolve_spec("bmretriever-2b")
-    assert (bm.source, bm.kind, bm.pooling, bm.similarity, bm.normalize) == (
-        "BMRetriever/BMRetriever-2B", "decoder", "last_token", "dot", False)
-    mini = resolve_spec("minilm")
-    assert (mini.kind, mini.pooling, mini.normalize, mini.similarity) == ("sentence-transformers", "mean", True, "cosine")
-    assert resolve_spec("smollm2-135m").gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+def test_offline_presets_agree_with_their_weights(minilm, smollm2) -> None:  # type: ignore[no-untyped-def]
+    for name, encoder in (("minilm", minilm), ("smollm2-135m", smollm2)):
+        spec = resolve_spec(name)
+        assert encoder.dimension == spec.dimension and encoder.spec.kind == spec.kind
+        assert model_for_index(encoder.fingerprint, None) == name  # an index they built finds them again
 
 
-def test_hub_name_of_a_preset_resolves_to_it() -> None:
+def test_hub_presets_are_the_bmretriever_recipe_on_their_hub_names() -> None:
+    for name in ("bmretriever-410m", "bmretriever-1b", "bmretriever-2b", "bmretriever-7b"):
+        spec = resolve_spec(name)
+        recipe = bmretriever_spec(spec.model_id, dimension=spec.dimension, name=name)
+        assert spec == recipe and spec.source == spec.model_id  # loaded by hub name
+        assert spec.model_id.startswith("BMRetriever/BMRetriever-")
     assert resolve_spec("BMRetriever/BMRetriever-410M").name == "bmretriever-410m"
+
+
+def test_model_for_index(tmp_path: Path) -> None:
+    folder = save_tiny_gpt_neox(tmp_path / "m")
+    built = load_encoder(str(folder), device="cpu", precision="fp32", max_length=24)
+    assert model_for_index(built.fingerprint, "minilm", str(folder)) == "minilm"  # asked for: wins
+    chosen = model_for_index(built.fingerprint, None, str(folder))  # no preset: the recorded folder, same recipe
+    assert isinstance(chosen, EncoderSpec) and chosen.max_length == 24
+    assert load_encoder(chosen, device="cpu", precision="fp32").fingerprint == built.fingerprint
+    assert model_for_index(built.fingerprint, None, str(tmp_path / "gone")) == DEFAULT_MODEL
+    assert model_for_index(built.fingerprint, None) == DEFAULT_MODEL
 
 
 def test_unknown_preset_names_what_was_tried() -> None:

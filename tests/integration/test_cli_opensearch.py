@@ -1,0 +1,41 @@
+"""The CLI against the real node: `eval --ingest` with the evaluation's own settings, `search` paging,
+and a TLS handshake against the node's plain-HTTP port."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hybrid.cli import main
+from hybrid.cli.errors import UNAVAILABLE
+from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
+
+pytestmark = pytest.mark.opensearch
+
+
+def test_eval_ingest_on_opensearch_uses_the_same_settings(opensearch_url: str, opensearch_client, index_name: str,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    model = save_tiny_gpt_neox(tmp_path / "m")
+    config = tmp_path / "hybrid.toml"
+    config.write_text(f'model = "{model}"\nopensearch_url = "{opensearch_url}"\n')
+    argv = ["--config", str(config), "eval", "--dataset", "sample", "--index", index_name, "--ingest",
+            "--timeout", "45", "--out", str(tmp_path / "e.json"), "--chart", str(tmp_path / "e.png")]
+    assert main(argv) == 0, capsys.readouterr().err
+    physical = next(iter(opensearch_client.indices.get_alias(name=index_name)))
+    record = opensearch_client.indices.get_mapping(index=physical)[physical]["mappings"]["_meta"]["hybrid"]
+    assert record["encoder_source"] == str(model) and record["fingerprint"]["model_id"] == "m"
+    assert opensearch_client.count(index=index_name)["count"] == 400
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert data["backend"] == f"OpenSearch at {opensearch_url}" and data["queries"] == 60
+    # The index's own encoder is found from its record: search needs no --model.
+    assert main(["search", "protein gene", "--index", index_name, "--opensearch-url", opensearch_url, "--json"]) == 0
+
+
+def test_tls_against_the_nodes_plain_http_port(opensearch_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    https = opensearch_url.replace("http://", "https://")
+    assert main(["search", "q", "--mode", "bm25", "--index", "anything", "--opensearch-url", https]) == UNAVAILABLE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: TLS with OpenSearch at {https} failed (")
