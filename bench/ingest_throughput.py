@@ -42,6 +42,7 @@ def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
     from hybrid.backends.base import IndexOptions
     from hybrid.backends.opensearch.target import OpenSearchTarget
     from hybrid.encoders import load_encoder
+    from hybrid.index_meta import IndexMeta
     from hybrid.ingest.pipeline import IngestOptions, run_ingest
     from hybrid.ingest.sources import open_source
     from hybrid.ingest.validate import Validator
@@ -72,7 +73,7 @@ def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
         target = None
         if mode == "naive":
             target = OpenSearchTarget(client)
-            target.open(index, encoder.fingerprint, {}, IndexOptions(replicas=0), reindex=False)
+            target.open(index, IndexMeta(encoder.fingerprint), IndexOptions(replicas=0), reindex=False)
 
         def flush(docs: list) -> None:
             vectors = encoder.encode_passages([passage_text(d.title, d.text) for d in docs], show_progress=False)

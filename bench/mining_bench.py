@@ -30,7 +30,7 @@ from bench.ingest_throughput import _node_url  # noqa: E402
 
 
 class RankBM25Backend:
-    """rank-bm25's BM25Okapi behind the two methods mining uses (lexical_many, fetch)."""
+    """rank-bm25's BM25Okapi behind the two methods mining uses (retrieve with BM25 queries, fetch)."""
 
     def __init__(self, corpus_file: Path) -> None:
         from rank_bm25 import BM25Okapi
@@ -45,14 +45,14 @@ class RankBM25Backend:
         self.docs = {d.id: StoredDocument(d.title, d.text, {}) for d in docs}
         self.bm25 = BM25Okapi([analyze(f"{d.title} {d.text}") for d in docs])
 
-    def lexical_many(self, queries: list[str], size: int) -> list[list[tuple[str, float]]]:
-        runs = []
+    def retrieve(self, queries) -> list[list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
+        ranked_lists = []
         for query in queries:
-            scores = self.bm25.get_scores(self._analyze(query))
-            top = np.argpartition(-scores, min(size, len(scores) - 1))[:size]
+            scores = self.bm25.get_scores(self._analyze(query.text))
+            top = np.argpartition(-scores, min(query.size, len(scores) - 1))[: query.size]
             top = top[np.argsort(-scores[top])]
-            runs.append([(self.ids[i], float(scores[i])) for i in top if scores[i] > 0])
-        return runs
+            ranked_lists.append([(self.ids[i], float(scores[i])) for i in top if scores[i] > 0])
+        return ranked_lists
 
     def fetch(self, ids: list[str]) -> dict[str, object]:
         return {i: self.docs[i] for i in ids if i in self.docs}

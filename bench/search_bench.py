@@ -1,7 +1,8 @@
 """Search quality and latency on SciFact (MiniLM): the dev-split table for bm25 / dense / hybrid on
-both backends, and OpenSearch latency p50/p95 per mode — embedding excluded and included, one
-``_msearch`` vs. two sequential requests, and the server-side neural-search pipeline where the node
-has it.
+both backends (each mode's run is the ranked list `hybrid search` pages through), and OpenSearch
+latency p50/p95 — raw sub-queries, the pipeline with the embedding excluded (one ``_msearch`` vs. two
+sequential requests), whole searches as users run them, and the server-side neural-search pipeline
+where the node has it.
 
 The full corpus is ingested into the node (``HYBRID_OPENSEARCH_URL``, else a manager-started one)
 and into an embedded index under a temporary folder; an index that already holds it is reused.
@@ -26,6 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.ingest_throughput import _node_url  # noqa: E402
+from bench.machine import describe  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -60,14 +62,14 @@ def main() -> None:
     from hybrid.backends.opensearch.search import OpenSearchSearch
     from hybrid.backends.opensearch.target import OpenSearchTarget
     from hybrid.encoders import load_encoder
-    from hybrid.evaluation import collect_runs, evaluate_modes, load_split
+    from hybrid.evaluation import collect_lists, evaluate_modes, load_split
     from hybrid.retrieval import FusionConfig, Searcher
     from hybrid.settings import load_settings
 
     url, node = _node_url()
     encoder = load_encoder("minilm", device="cpu")
     client = make_client(load_settings(opensearch_url=url))
-    report: dict[str, object] = {"node": url, "split": args.split}
+    report: dict[str, object] = {"node": url, "split": args.split, "machine": describe()}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             print("ingesting SciFact into both backends", file=sys.stderr)
@@ -76,16 +78,16 @@ def main() -> None:
             _ingest(embedded_target, args.data, args.index, encoder)
             embedded_target.close()
             searchers = {
-                "opensearch": Searcher(OpenSearchSearch(client, args.index), encoder, index=args.index),
-                "embedded": Searcher(EmbeddedSearch(Path(tmp), args.index), encoder, index=args.index),
+                "opensearch": Searcher(OpenSearchSearch(client, args.index), encoder),
+                "embedded": Searcher(EmbeddedSearch(Path(tmp), args.index), encoder),
             }
             queries, qrels = load_split(args.data, args.split)
             quality = {}
             for name, searcher in searchers.items():
-                runs = collect_runs(searcher, queries, instruction=args.instruction, depth=100)
-                quality[name] = evaluate_modes(runs, qrels, FusionConfig(), args.split).metrics
+                lists = collect_lists(searcher, queries, instruction=args.instruction, windows=FusionConfig())
+                quality[name] = evaluate_modes(lists, qrels, FusionConfig(), args.split).metrics
             report["quality"] = quality
-            print(f"\nSciFact {args.split} ({len(qrels)} queries), MiniLM, RRF k=60 window=100")
+            print(f"\nSciFact {args.split} ({len(qrels)} queries), MiniLM, RRF k=60, windows 100")
             print(f"{'backend':11} {'mode':7} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'MAP':>7}")
             for name, metrics in quality.items():
                 for mode, m in metrics.items():
@@ -104,20 +106,29 @@ def main() -> None:
 def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
     from hybrid.backends.opensearch.queries import bm25_body, knn_body
     from hybrid.backends.opensearch.server_side import ensure_pipeline, server_side_hybrid
-    from hybrid.retrieval import SearchRequest
+    from hybrid.retrieval import SearchRequest, plan_search
 
     texts = list(queries.values())[: args.latency_queries]
     vectors = encoder.encode_queries(texts)
     backend = searcher.backend
+    meta = backend.index_meta()
+
+    def fused(q, v, *, one_round_trip: bool):  # type: ignore[no-untyped-def]
+        plan = plan_search(SearchRequest(q), meta)
+        subqueries = plan.queries(v)
+        lists = backend.retrieve(subqueries) if one_round_trip else [backend.retrieve([s])[0] for s in subqueries]
+        return plan.rank(lists)
+
     modes = {
-        "bm25": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, ())),
-        "dense (embedding excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
+        "bm25, 10 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, ())),
+        "dense, 10 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
         "bm25, 100 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 100, ())),
         "dense, 100 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 100, ())),
-        "hybrid _msearch (embedding excluded)": lambda q, v: searcher.retrieve(SearchRequest(q, k=10), v),
-        "hybrid 2 sequential requests (excluded)": lambda q, v: (backend.lexical(q, 100, ()), backend.dense(v, 100, ())),
-        "dense (embedding included)": lambda q, v: client.search(index=args.index, body=knn_body(encoder.encode_queries(q)[0], 10, ())),
-        "hybrid (embedding included)": lambda q, v: searcher.retrieve(SearchRequest(q, k=10)),
+        "hybrid, one _msearch + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=True),
+        "hybrid, 2 sequential requests + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=False),
+        "bm25 search, page of 10": lambda q, v: searcher.search(SearchRequest(q, mode="bm25")),
+        "dense search, page of 10 (included)": lambda q, v: searcher.search(SearchRequest(q, mode="dense")),
+        "hybrid search, page of 10 (included)": lambda q, v: searcher.search(SearchRequest(q)),
     }
     try:
         ensure_pipeline(client)
@@ -136,17 +147,14 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
             samples.append(time.perf_counter() - started)
         p50, p95 = _ms(samples)
         results[name] = {"p50_ms": p50, "p95_ms": p95, "queries": len(samples)}
-    slower = max(results["bm25"]["p50_ms"], results["dense (embedding excluded)"]["p50_ms"])
-    ratio = results["hybrid _msearch (embedding excluded)"]["p50_ms"] / slower
-    slower_included = max(results["bm25"]["p50_ms"], results["dense (embedding included)"]["p50_ms"])
-    ratio_included = results["hybrid (embedding included)"]["p50_ms"] / slower_included
-    print(f"\nlatency on OpenSearch ({len(texts)} queries, k=10, hybrid window 100)")
-    print(f"{'query':42} {'p50 ms':>8} {'p95 ms':>8}")
+    slower = max(results["bm25 search, page of 10"]["p50_ms"], results["dense search, page of 10 (included)"]["p50_ms"])
+    ratio = results["hybrid search, page of 10 (included)"]["p50_ms"] / slower
+    print(f"\nlatency on OpenSearch ({len(texts)} queries; searches: windows 100 per side, page of 10, bodies fetched)")
+    print(f"{'query':50} {'p50 ms':>8} {'p95 ms':>8}")
     for name, r in results.items():
-        print(f"{name:42} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
-    print(f"hybrid p50 / slower single mode p50: {ratio:.2f}x with the embedding excluded, "
-          f"{ratio_included:.2f}x included (target <= 1.2x)")
-    results["ratio"] = {"excluded": ratio, "included": ratio_included}
+        print(f"{name:50} {r['p50_ms']:8.2f} {r['p95_ms']:8.2f}")
+    print(f"hybrid search p50 / slower single-mode search p50: {ratio:.2f}x (target <= 1.2x)")
+    results["ratio"] = {"hybrid_vs_slower_single_search": ratio}
     return results
 
 

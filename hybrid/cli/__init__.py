@@ -7,6 +7,7 @@ nor the clients; errors become exit codes in ``hybrid.cli.errors``, for every co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Model-loading progress bars of the hub libraries are noise on a command line (ours stay).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     return run_mapped(lambda: int(args.handler(args)))
 
 

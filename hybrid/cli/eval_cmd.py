@@ -7,14 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from hybrid.cli.common import (
-    add_connection_flags,
-    add_fusion_flags,
-    backend_from,
-    fusion_from,
-    searcher_for,
-    settings_from,
-)
+from hybrid.cli import common
 from hybrid.data import SAMPLE_NAME, data_path
 
 
@@ -31,8 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--sweep", action="store_true", help="also try fusion settings and report the best on this split")
     p.add_argument("--out", type=Path, help="JSON results (default eval-<index>-<split>.json)")
     p.add_argument("--chart", type=Path, help="PNG chart (default eval-<index>-<split>.png)")
-    add_fusion_flags(p)
-    add_connection_flags(p)
+    common.add_fusion_flags(p)
+    common.add_connection_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -63,15 +56,15 @@ def run(args: argparse.Namespace) -> int:
         write_chart,
     )
 
-    settings = settings_from(args, index=args.index, model=args.model)
+    settings = common.settings_from(args, index=args.index, model=args.model)
     dataset = data_path(args.dataset)
-    fusion = fusion_from(args)
+    fusion = common.fusion_from(args)
     queries, qrels = load_split(dataset, args.split)
-    backend = backend_from(settings)
+    backend = common.backend_from(settings)
     try:
         if args.ingest and (code := _ingest_corpus(settings, backend, dataset)) != 0:
             return code
-        searcher = searcher_for(backend.search(settings.index), settings, with_encoder=True)
+        searcher = common.searcher_for(backend.search(settings.index), settings, with_encoder=True)
         print(f"evaluating '{settings.index}' on {backend.description}: {len(queries)} {args.split} queries",
               file=sys.stderr)
         lists = collect_lists(searcher, queries, instruction=args.instruction,

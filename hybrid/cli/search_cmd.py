@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from hybrid.cli.common import (
-    add_connection_flags,
-    add_fusion_flags,
-    backend_from,
-    fusion_from,
-    searcher_for,
-    settings_from,
-)
+from hybrid.cli import common
 from hybrid.retrieval import params
 from hybrid.retrieval.request import MODES
 
@@ -32,26 +25,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--model", help="encoder (default: the preset that built the index)")
     p.add_argument("--explain", action="store_true", help="show each hit's BM25 and dense ranks and scores")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
-    add_fusion_flags(p)
-    add_connection_flags(p)
+    common.add_fusion_flags(p)
+    common.add_connection_flags(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from hybrid.retrieval import SearchRequest, merge_ranges, parse_filter, plan_search
 
-    settings = settings_from(args, index=args.index, model=args.model)
-    backend = backend_from(settings)
+    settings = common.settings_from(args, index=args.index, model=args.model)
+    backend = common.backend_from(settings)
     try:
         search = backend.search(settings.index)
         meta = search.index_meta()
         request = SearchRequest(
             query=args.query, mode=args.mode, k=args.k, offset=args.offset,
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
-            instruction=args.instruction, explain=args.explain, fusion=fusion_from(args),
+            instruction=args.instruction, explain=args.explain, fusion=common.fusion_from(args),
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
-        response = searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
+        response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
     finally:
         backend.close()
     if args.json:

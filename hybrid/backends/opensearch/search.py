@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from hybrid.backends.opensearch.client import where
 from hybrid.backends.opensearch.errors import translated
-from hybrid.backends.opensearch.mapping import index_meta_of
+from hybrid.backends.opensearch.handle import IndexHandle
 from hybrid.backends.opensearch.queries import (
     FETCH_EXCLUDES,
     msearch_lines,
@@ -24,18 +23,12 @@ if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
 
-class OpenSearchSearch:
-    def __init__(self, client: OpenSearch, index: str) -> None:
-        self.client = client
-        self.index = index
-        self.where = where(client)
-        self._meta: IndexMeta | None = None
+class OpenSearchSearch(IndexHandle):
+    client: OpenSearch
 
     @translated
     def index_meta(self) -> IndexMeta:
-        if self._meta is None:
-            self._meta = index_meta_of(self.client.indices.get_mapping(index=self.index), self.index)
-        return self._meta
+        return self._meta or self._remember(self.client.indices.get_mapping(index=self.index))
 
     @translated
     def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
