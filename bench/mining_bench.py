@@ -138,7 +138,7 @@ def main() -> None:
                                  "seconds": round(seconds, 2), "queries_per_s": round(n / seconds, 1),
                                  **({"index_build_s": round(build, 1)} if backend is reference else {})})
                     print(f"  {label:14} {name:22} {n / seconds:8.1f} queries/s", file=sys.stderr)
-                client.indices.delete(index=index, ignore_unavailable=True)
+                client.indices.delete(index=f"{index}*", ignore_unavailable=True)
     finally:
         if node is not None:
             node.stop()

@@ -34,6 +34,7 @@ class ProxyState:
     encoder: Encoder | None = None  # given: used for every index
     embedders: dict[str | EncoderSpec, QueryEmbedder] = field(default_factory=dict)
     searchers: dict[str, AsyncSearcher] = field(default_factory=dict)
+    _choices: dict[tuple[str, str | None], str | EncoderSpec] = field(default_factory=dict)
     _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def searcher(self, index: str) -> AsyncSearcher:
@@ -48,6 +49,8 @@ class ProxyState:
     async def embedding_for(self, meta: IndexMeta | None) -> QueryEmbedder:
         """The embedder for an index with this record (None: the default model)."""
         name = "" if self.encoder is not None else self._encoder_choice(meta)
+        if name in self.embedders:  # the common case: no lock, no model lookup
+            return self.embedders[name]
         async with self._loading:
             if name not in self.embedders:
                 encoder = self.encoder or await asyncio.to_thread(self._load, name)
@@ -60,7 +63,10 @@ class ProxyState:
     def _encoder_choice(self, meta: IndexMeta | None) -> str | EncoderSpec:
         if meta is None:
             return self.settings.model or DEFAULT_MODEL
-        return model_for_index(meta.fingerprint, self.settings.model, meta.encoder_source)
+        key = (meta.fingerprint.id, meta.encoder_source)
+        if key not in self._choices:
+            self._choices[key] = model_for_index(meta.fingerprint, self.settings.model, meta.encoder_source)
+        return self._choices[key]
 
     def _load(self, name: str | EncoderSpec) -> Encoder:
         from hybrid.encoders import load_encoder
