@@ -15,17 +15,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hybrid.backends.base import IndexOptions, IngestTarget
 from hybrid.documents import Document, MetadataFields, Reject
-from hybrid.encoders import Encoder
 from hybrid.index_meta import IndexMeta
 from hybrid.ingest.rejects import RejectsWriter
 from hybrid.ingest.sources import Source
 from hybrid.ingest.validate import Validator
 from hybrid.recipes import passage_text
+
+if TYPE_CHECKING:
+    from hybrid.encoders import Encoder
 
 
 class IngestError(Exception):

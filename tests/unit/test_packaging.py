@@ -33,7 +33,7 @@ def test_the_installed_names_import_and_the_generic_ones_do_not(tmp_path: Path) 
 
 def test_light_imports_do_not_load_torch(tmp_path: Path) -> None:
     code = ("import sys, hybrid, hybrid.cli, hybrid.retrieval, hybrid.retrieval.fusion, hybrid.proxy.schemas, "
-            "hybrid.recipes, hybrid.backends; "
+            "hybrid.recipes, hybrid.backends, hybrid.ingest.pipeline; from hybrid.cli.errors import _table; _table(); "
             "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
