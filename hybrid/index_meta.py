@@ -32,6 +32,9 @@ class IndexMeta:
     # Where ingest loaded the encoder from (a hub name or a local folder): how search finds an encoder
     # that is no preset. A hint only; the fingerprint decides.
     encoder_source: str | None = None
+    # How the vectors were computed (e.g. "onnxruntime int8 matmuls on cpu"): for people; precision is
+    # a run-time choice that does not decide which encoder may search the index.
+    encoder_runtime: str | None = None
 
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {
@@ -45,6 +48,8 @@ class IndexMeta:
             block["refresh_interval"] = self.refresh_interval
         if self.encoder_source is not None:
             block["encoder_source"] = self.encoder_source
+        if self.encoder_runtime is not None:
+            block["encoder_runtime"] = self.encoder_runtime
         return block
 
     @classmethod
@@ -60,8 +65,9 @@ class IndexMeta:
                 raise ValueError(f"unknown state {state!r}")
             replicas = block.get("replicas")
             refresh = block.get("refresh_interval")
-            source = block.get("encoder_source")
+            source, runtime = block.get("encoder_source"), block.get("encoder_runtime")
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
-                       None if refresh is None else str(refresh), None if source is None else str(source))
+                       None if refresh is None else str(refresh), None if source is None else str(source),
+                       None if runtime is None else str(runtime))
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

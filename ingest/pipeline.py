@@ -162,7 +162,8 @@ def run_ingest(
             summary.seconds = time.perf_counter() - started
             progress.close()
             return summary
-        meta = IndexMeta(encoder.fingerprint, metadata_fields, "loading", encoder_source=encoder.spec.location)
+        meta = IndexMeta(encoder.fingerprint, metadata_fields, "loading", encoder_source=encoder.spec.location,
+                         encoder_runtime=encoder.runtime)
         target.open(index, meta, index_options, reindex=options.reindex)
         summary.target = target.description
         writer = _Writer(target, options.queue_batches)

@@ -236,10 +236,11 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     lora = config.use_lora(base)
     parameters = check_fits(base, torch_device, lora)
     load_spec = base.replace(max_length=config.max_length) if config.max_length else base
-    # Float32 weights for the optimiser; dev evaluation encodes with the inference precision (bf16
-    # autocast on CPUs that have it) unless fp32 was asked for.
+    # Float32 weights for the optimiser; dev evaluation encodes the weights being trained, in torch: bf16
+    # autocast on CPUs that have it (unless fp32 was asked for), else fp32 (never a frozen ONNX export).
+    native_bf16 = torch_device.type == "cpu" and cpu_has_native_bf16() and config.precision != "fp32"
     encoder = load_encoder(load_spec, device=str(torch_device), dtype=torch.float32, cache_dir=cache_dir,
-                           precision="fp32" if config.precision == "fp32" else "auto")
+                           precision="bf16" if native_bf16 else "fp32")
     final_spec = trained_spec(base, output)
     encoder.spec = final_spec.replace(max_length=load_spec.max_length)  # train with the loss's own similarity
     if lora:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hybrid.encoders.device import Precision, autocast_for, pick_device, pick_dtype
+from hybrid.encoders.device import Precision, autocast_for, effective_precision, pick_device, pick_dtype
 from hybrid.recipes.errors import EncoderLoadError
 from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.recipes.instructions import resolve_instruction
@@ -56,10 +56,9 @@ class Encoder(ABC):
         # Training passes float32: optimiser updates in bf16 weights lose most of their precision.
         self.dtype = dtype or pick_dtype(self.device)
         self.batch_size = batch_size
-        if spec.quantize == "int8" and precision == "auto":
-            precision = "fp32"  # int8 kernels take float32 activations
-        self.precision = precision
-        self._autocast = autocast_for(self.device, precision)
+        self.requested_precision = precision
+        self.precision = effective_precision(self.device, precision, kind=spec.kind, quantize=spec.quantize)
+        self._autocast = autocast_for(self.device, self.precision)
 
     _dimension: int
     _weights: str
@@ -75,6 +74,12 @@ class Encoder(ABC):
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def runtime(self) -> str:
+        """How vectors are computed here, e.g. ``torch float32 on cpu, bf16 autocast`` (for records and logs)."""
+        autocast = ", bf16 autocast" if self.device.type == "cpu" and self.precision == "bf16" else ""
+        return f"torch {str(self.dtype).removeprefix('torch.')} on {self.device.type}{autocast}"
 
     @property
     def fingerprint(self) -> Fingerprint:
@@ -121,7 +126,11 @@ class Encoder(ABC):
     ) -> np.ndarray:
         """Embed passages with the passage template (no instruction: passages are task-independent)."""
         texts = [self.spec.format_passage(p) for p in as_texts(passages, "passages")]
-        return self._encode(texts, batch_size, show_progress)
+        return self._encode(texts, batch_size, show_progress, self.embed_passage_batch)
+
+    def embed_passage_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed already-templated passages; an encoder may compute them on a faster path than queries."""
+        return self.embed_batch(texts)
 
     def score(self, queries: np.ndarray, passages: np.ndarray) -> np.ndarray:
         """``(n_queries, n_passages)`` similarity as the spec defines it (dot or cosine)."""
@@ -130,8 +139,10 @@ class Encoder(ABC):
             passages = passages / np.linalg.norm(passages, axis=1, keepdims=True).clip(min=1e-12)
         return queries @ passages.T
 
-    def _encode(self, texts: list[str], batch_size: int | None, show_progress: bool | None) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int | None, show_progress: bool | None,
+                embed: Callable[[list[str]], np.ndarray] | None = None) -> np.ndarray:
         size = batch_size or self.batch_size
+        embed = embed or self.embed_batch
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
@@ -148,7 +159,7 @@ class Encoder(ABC):
             for b in range(0, len(order), size):
                 ids = order[b : b + size]
                 with self._autocast():
-                    out[ids] = self.embed_batch([texts[i] for i in ids])
+                    out[ids] = embed([texts[i] for i in ids])
                 if bar is not None:
                     bar.update(len(ids))
         if bar is not None:

@@ -1,9 +1,11 @@
 """Device and precision choice.
 
-CUDA: weights in bf16 (fp16 where bf16 is unsupported). CPU: float32 weights, with bf16 autocast
-when the CPU multiplies bf16 natively (AVX512-BF16 or AMX): about 1.7x faster for MiniLM here with
-embeddings within 1e-4 cosine of float32. Precision is a run-time choice like the device, so it is
-not part of the encoder fingerprint; int8 quantisation, which moves vectors further, is.
+CUDA: weights in bf16 (fp16 where bf16 is unsupported). CPU: float32 weights, with bf16 autocast when
+the CPU multiplies bf16 natively (AVX512-BF16 or AMX); on other CPUs, sentence-transformers models run
+in ONNX Runtime with int8 matrix multiplies (``onnx_runtime.py``) and decoders in fp32. Both fast paths
+keep retrieval within the noise of fp32 (measured), so precision is a run-time choice like the device
+and not part of the encoder fingerprint; the recipe's int8 quantisation of every linear layer in
+torch (``quantize="int8"``), which moves vectors further, is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Literal
 
 import torch
 
-Precision = Literal["auto", "fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+RunPrecision = Literal["fp32", "bf16", "int8"]
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -40,10 +43,25 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def autocast_for(device: torch.device, precision: Precision) -> Callable[[], AbstractContextManager[object]]:
-    """A factory of the context each forward pass runs in."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision {precision!r}: choose auto, fp32 or bf16")
-    if device.type == "cpu" and (precision == "bf16" or (precision == "auto" and cpu_has_native_bf16())):
+def effective_precision(device: torch.device, requested: Precision, *, kind: str, quantize: str | None) -> RunPrecision:
+    """What ``auto`` means on this device for this model, or the precision asked for (checked)."""
+    if requested not in ("auto", "fp32", "bf16", "int8"):
+        raise ValueError(f"precision {requested!r}: choose auto, fp32, bf16 or int8")
+    if requested == "int8" and (device.type != "cpu" or kind != "sentence-transformers"):
+        raise ValueError("precision int8 (ONNX Runtime) is for sentence-transformers models on the CPU")
+    if requested != "auto":
+        return requested
+    if quantize == "int8" or device.type != "cpu":
+        return "fp32"  # torch's int8 kernels take fp32 activations; CUDA precision is the weights' dtype
+    if cpu_has_native_bf16():
+        return "bf16"
+    from hybrid.encoders.onnx_runtime import onnxruntime_available
+
+    return "int8" if kind == "sentence-transformers" and onnxruntime_available() else "fp32"
+
+
+def autocast_for(device: torch.device, precision: RunPrecision) -> Callable[[], AbstractContextManager[object]]:
+    """A factory of the context each torch forward pass runs in."""
+    if device.type == "cpu" and precision == "bf16":
         return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext

@@ -1,7 +1,15 @@
-"""sentence-transformers models (e.g. all-MiniLM-L6-v2: mean pooling, normalised) behind the Encoder API."""
+"""sentence-transformers models (e.g. all-MiniLM-L6-v2: mean pooling, normalised) behind the Encoder API.
+
+Queries in torch (fp32, or bf16 autocast). Passages too, except at precision int8 (``auto`` on CPUs
+without native bf16), where their transformer runs in ONNX Runtime with int8 matrix multiplies. Only
+passages: int8 activation scales are computed per call, so a text's vector depends slightly on its
+batch mates — harmless for passages encoded once at ingest, but a query must embed the same whatever
+else is in flight. Tokenisation, pooling and normalisation are the model's own modules either way.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +17,7 @@ import torch
 
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
+from hybrid.encoders.onnx_runtime import OnnxTransformer, cached_int8_model
 from hybrid.encoders.quantize import quantize_linear_int8
 from hybrid.recipes.errors import EncoderLoadError
 from hybrid.recipes.fingerprint import weights_identity
@@ -26,6 +35,7 @@ class SentenceTransformerEncoder(Encoder):
         batch_size: int = 32,
         precision: Precision = "auto",
         dtype: torch.dtype | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         super().__init__(spec, device=device, batch_size=batch_size, precision=precision, dtype=dtype)
         from sentence_transformers import SentenceTransformer
@@ -42,8 +52,36 @@ class SentenceTransformerEncoder(Encoder):
         dimension = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
         if dimension is None:
             raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")
-        config = getattr(getattr(transformer, attr), "config", None)
-        self._set_identity(int(dimension), weights_identity(spec.source, config, spec.revision))
+        hf_model = getattr(transformer, attr)
+        self._set_identity(int(dimension), weights_identity(spec.source, getattr(hf_model, "config", None), spec.revision))
+        self._onnx: OnnxTransformer | None = None
+        if self.precision == "int8":
+            self._onnx = self._onnx_transformer(hf_model, cache_dir)
+
+    def _onnx_transformer(self, hf_model: torch.nn.Module, cache_dir: Path | None) -> OnnxTransformer | None:
+        """The int8 ONNX Runtime transformer; if it cannot be built, fp32 torch (``auto``) or an error (``int8``)."""
+        import platformdirs
+
+        sample = dict(self._tokenize(["a passage to trace the export with", "a query"]))
+        try:
+            path = cached_int8_model(hf_model, sample, self._weights, self.spec.name or Path(self.spec.source).name,
+                                     cache_dir or Path(platformdirs.user_cache_dir("hybrid")))
+            return OnnxTransformer(path, torch.get_num_threads())
+        except Exception as exc:  # an architecture the exporter or optimizer does not handle
+            if self.requested_precision == "int8":
+                raise EncoderLoadError(f"{self.spec.model_id} cannot run in ONNX Runtime: {type(exc).__name__}: {exc}") from exc
+            logging.getLogger(__name__).warning("%s: ONNX Runtime unavailable (%s); running fp32 torch",
+                                                self.spec.model_id, exc)
+            self.precision = "fp32"
+            return None
+
+    @property
+    def runtime(self) -> str:
+        torch_runtime = super().runtime
+        return torch_runtime if self._onnx is None else f"{torch_runtime}; passages: onnxruntime int8"
+
+    def embed_passage_batch(self, texts: list[str]) -> np.ndarray:
+        return self.embed_batch(texts) if self._onnx is None else self._embed_onnx(texts)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         with torch.inference_mode():
@@ -56,12 +94,28 @@ class SentenceTransformerEncoder(Encoder):
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _embed_onnx(self, texts: list[str]) -> np.ndarray:
+        assert self._onnx is not None
+        with torch.inference_mode():
+            features = dict(self._tokenize(texts))
+            features["token_embeddings"] = self._onnx.token_embeddings(features)
+            for module in list(self.model)[1:]:  # pooling, normalisation …: the model's own modules
+                features = module(features)
+            vectors = features["sentence_embedding"]
+            if self.spec.normalize:
+                vectors = torch.nn.functional.normalize(vectors, dim=-1)
+        return np.asarray(vectors.float().numpy(), dtype=np.float32)
+
     @property
     def module(self) -> torch.nn.Module:
         return self.model
 
+    def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        # sentence-transformers 6 renamed tokenize to preprocess.
+        return dict(getattr(self.model, "preprocess", self.model.tokenize)(texts))
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        return dict(self.model.tokenize(texts))
+        return self._tokenize(texts)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         features = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}

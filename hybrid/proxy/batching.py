@@ -1,10 +1,11 @@
 """Micro-batching of query embeddings across concurrent requests.
 
-Continuous batching: while one model call runs, new requests queue up; the next call takes all of
-them (up to ``max_batch``), grouped by instruction. A lone request is embedded at once, so batching
-adds no latency at low load; ``wait_ms`` > 0 additionally waits that long for company. Model calls
-run on one dedicated thread, never on the event loop. With batching off, each request makes its own
-model call on that same thread (the comparison the load benchmark makes).
+Continuous batching: a request that finds the model idle and nobody waiting is embedded at once, on
+its own (no queue, no hand-off to another task); requests that arrive while the model is busy wait
+together and are embedded in one call as soon as it is free (up to ``max_batch``, grouped by
+instruction, sorted by length inside the encoder). ``wait_ms`` > 0 additionally waits that long for
+company. Model calls run on one dedicated thread, never on the event loop. With batching off, each
+request makes its own model call on that same thread (the comparison the load benchmark makes).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class QueryEmbedder:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-encoder")
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._idle: asyncio.Event | None = None  # set while no model call runs
+        self._running = 0  # model calls submitted and not finished
 
     @property
     def fingerprint(self) -> Fingerprint:
@@ -45,6 +48,8 @@ class QueryEmbedder:
     async def start(self) -> None:
         if self.enabled and self._task is None:
             self._queue = asyncio.Queue()
+            self._idle = asyncio.Event()
+            self._idle.set()
             self._task = asyncio.create_task(self._run(), name="hybrid-query-batcher")
 
     async def close(self) -> None:
@@ -59,16 +64,31 @@ class QueryEmbedder:
 
     async def embed(self, text: str, instruction: str | None) -> np.ndarray:
         loop = asyncio.get_running_loop()
-        if not self.enabled or self._queue is None:
+        if self._queue is None or self._idle is None:  # batching off
             vectors = await loop.run_in_executor(self._executor, self._encode, [text], instruction)
             return vectors[0]
+        if self._idle.is_set() and self._queue.empty():  # alone: embed now, no hand-off
+            return (await self._call([text], instruction))[0]
         future: asyncio.Future[np.ndarray] = loop.create_future()
-        await self._queue.put((text, instruction, future))
+        self._queue.put_nowait((text, instruction, future))
         return await future
 
+    async def _call(self, texts: list[str], instruction: str | None) -> np.ndarray:
+        """One model call; the model counts as busy from before the first await until it returns."""
+        assert self._idle is not None
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, self._encode, texts, instruction)
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
+
     async def _collect(self) -> list[_Item]:
-        assert self._queue is not None
+        assert self._queue is not None and self._idle is not None
         batch = [await self._queue.get()]
+        await self._idle.wait()  # whoever arrives while the model is busy joins this batch
         while len(batch) < self.max_batch and not self._queue.empty():  # everything already waiting
             batch.append(self._queue.get_nowait())
         deadline = asyncio.get_running_loop().time() + self.wait_s
@@ -83,7 +103,6 @@ class QueryEmbedder:
         return batch
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
             groups: dict[str | None, list[_Item]] = {}
@@ -94,7 +113,7 @@ class QueryEmbedder:
                 if not live:
                     continue
                 try:
-                    vectors = await loop.run_in_executor(self._executor, self._encode, [t for t, _, _ in live], instruction)
+                    vectors = await self._call([t for t, _, _ in live], instruction)
                 except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
                     for _, _, future in live:
                         if not future.done():

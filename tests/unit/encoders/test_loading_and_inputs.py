@@ -77,13 +77,16 @@ def test_order_restored_across_batches(tmp_path: Path) -> None:
 def test_precision_choice(tmp_path: Path) -> None:
     import torch
 
-    from hybrid.encoders.device import autocast_for, cpu_has_native_bf16
+    from hybrid.encoders.device import autocast_for, cpu_has_native_bf16, effective_precision
 
-    assert autocast_for(torch.device("cpu"), "fp32")().__class__.__name__ == "nullcontext"
-    assert isinstance(autocast_for(torch.device("cpu"), "bf16")(), torch.autocast)
-    assert isinstance(autocast_for(torch.device("cpu"), "auto")(), torch.autocast) == cpu_has_native_bf16()
+    cpu = torch.device("cpu")
+    assert autocast_for(cpu, "fp32")().__class__.__name__ == "nullcontext"
+    assert autocast_for(cpu, "int8")().__class__.__name__ == "nullcontext"  # queries stay fp32 torch
+    assert isinstance(autocast_for(cpu, "bf16")(), torch.autocast)
+    auto = effective_precision(cpu, "auto", kind="decoder", quantize=None)
+    assert isinstance(autocast_for(cpu, auto)(), torch.autocast) == cpu_has_native_bf16()
     with pytest.raises(ValueError, match="precision"):
-        autocast_for(torch.device("cpu"), "fp8")  # type: ignore[arg-type]
+        effective_precision(cpu, "fp8", kind="decoder", quantize=None)  # type: ignore[arg-type]
     flags = tmp_path / "cpuinfo"
     flags.write_text("flags : fpu avx2 avx512f\n")
     assert cpu_has_native_bf16(flags) is False

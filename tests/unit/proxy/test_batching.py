@@ -50,3 +50,41 @@ def test_model_errors_reach_every_waiting_request(tiny) -> None:  # type: ignore
 
     results = asyncio.run(run())
     assert all(isinstance(r, ValueError) and "instruction is empty" in str(r) for r in results)
+
+
+def test_a_lone_request_is_embedded_at_once(tiny) -> None:  # type: ignore[no-untyped-def]
+    """Requests one after another never wait for company: one model call each, nothing queued."""
+    embedder = QueryEmbedder(tiny)
+
+    async def run() -> list[np.ndarray]:
+        await embedder.start()
+        try:
+            out = []
+            for query in QUERIES[:5]:
+                out.append(await embedder.embed(query, None))
+                assert embedder._queue is not None and embedder._queue.empty()
+            return out
+        finally:
+            await embedder.close()
+
+    vectors = asyncio.run(run())
+    assert embedder.batches == 5
+    np.testing.assert_allclose(np.stack(vectors), tiny.encode_queries(QUERIES[:5]), rtol=1e-4, atol=1e-5)
+
+
+def test_requests_arriving_while_the_model_is_busy_share_the_next_call(tiny) -> None:  # type: ignore[no-untyped-def]
+    embedder = QueryEmbedder(tiny)
+
+    async def run() -> None:
+        await embedder.start()
+        try:
+            first = asyncio.create_task(embedder.embed(QUERIES[0], None))
+            await asyncio.sleep(0)  # the first one is alone: it is being embedded now
+            rest = await asyncio.gather(*(embedder.embed(q, None) for q in QUERIES[1:]))
+            await first
+            assert len(rest) == len(QUERIES) - 1
+        finally:
+            await embedder.close()
+
+    asyncio.run(run())
+    assert embedder.batches == 2  # the lone first call, then everyone who arrived meanwhile
