@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe  # noqa: E402
+from bench.machine import describe, header  # noqa: E402
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "opensearchpy", "fastapi")
 
@@ -56,7 +56,8 @@ def main() -> None:
         if worktree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=True)
     machine = describe()
-    print(f"`hybrid --help`, {args.runs} runs each, {machine['cpu']} ({machine['cores']} cores)")
+    print(header(machine))
+    print(f"`hybrid --help`, {args.runs} runs each")
     print(f"{'code':14} {'median s':>9} {'min s':>7}  heavy modules imported")
     for name, r in results.items():
         print(f"{name:14} {r['median_s']:9.3f} {r['min_s']:7.3f}  {r['imports']}")

@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe, header  # noqa: E402
+
 
 def write_scaled_corpus(data: Path, scale: int, out: Path) -> int:
     """SciFact repeated ``scale`` times; copy k > 0 gets ids ``<id>-r<k>``. Returns the document count."""
@@ -95,7 +97,7 @@ def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
             target.finish()
     seconds = time.perf_counter() - started
     out.write_text(json.dumps({
-        "mode": mode, "docs": n, "seconds": seconds, "docs_per_s": n / seconds,
+        "mode": mode, "docs": n, "seconds": seconds, "docs_per_s": n / seconds, "runtime": encoder.runtime,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
@@ -149,13 +151,15 @@ def main() -> None:
             node.purge()  # type: ignore[attr-defined]
 
     encode_only = next(r for r in results if r["mode"] == "encode-only")
-    print(f"\n{'mode':14} {'scale':>5} {'docs':>6} {'docs/s':>7} {'vs encode-only':>14} {'peak RSS MiB':>12}")
+    machine = describe(str(encode_only["runtime"]))
+    print(f"\n{header(machine)}")
+    print(f"{'mode':14} {'scale':>5} {'docs':>6} {'docs/s':>7} {'vs encode-only':>14} {'peak RSS MiB':>12}")
     for r in results:
         r["ratio_vs_encode_only"] = r["docs_per_s"] / encode_only["docs_per_s"]
         print(f"{r['mode']:14} {r['scale']:>4}x {r['docs']:6d} {r['docs_per_s']:7.1f} "
               f"{r['ratio_vs_encode_only']:13.2f}x {r['peak_rss_mib']:12.0f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": {"cpu_count": os.cpu_count()}, "results": results}, indent=1))
+    args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=1))
     print(f"\nwrote {args.out}")
 
 

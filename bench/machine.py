@@ -1,25 +1,66 @@
-"""The machine a benchmark ran on, recorded with its figures: CPU model and the flags that decide speed."""
+"""The machine a benchmark ran on, recorded with its figures and printed above its table: the CPU and
+the flags that decide which fast path runs, threads, library versions, and the precision in use."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 from pathlib import Path
 
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
-def describe() -> dict[str, object]:
-    model, flags = platform.processor() or platform.machine(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
-                model = value.strip()
-            elif key.strip() in ("cpu family", "model") and value.strip().isdigit():
-                model_key = key.strip().replace(" ", "_")
-                flags.add(f"{model_key}={value.strip()}")
-            elif key.strip() == "flags":
+def _cpuinfo() -> tuple[str, list[str]]:
+    model, family, number, flags = platform.processor() or platform.machine(), "", "", set()
+    path = Path("/proc/cpuinfo")
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key == "model name":
+                model = value
+            elif key == "cpu family":
+                family = value
+            elif key == "model":
+                number = value
+            elif key == "flags":
                 flags.update(f for f in value.split() if f in FLAGS)
-    return {"cpu": model, "cpu_flags": sorted(flags), "cores": os.cpu_count(), "python": platform.python_version()}
+    if family:
+        model = f"{model} (family {family}, model {number})"
+    return model, sorted(flags)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def describe(precision: str | None = None) -> dict[str, object]:
+    """This machine; ``precision`` is what the benchmark's encoder actually ran (``Encoder.runtime``)."""
+    import torch
+
+    cpu, flags = _cpuinfo()
+    info: dict[str, object] = {
+        "cpu": cpu, "cpu_flags": flags, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(), "torch": _version("torch"), "onnxruntime": _version("onnxruntime"),
+        "sentence_transformers": _version("sentence-transformers"), "transformers": _version("transformers"),
+    }
+    if precision is not None:
+        info["precision"] = precision
+    return info
+
+
+def header(info: dict[str, object]) -> str:
+    """One line for the top of a benchmark's table."""
+    flags = ", ".join(info["cpu_flags"]) or "none of " + "/".join(FLAGS)  # type: ignore[arg-type]
+    line = f"machine: {info['cpu']}, {info['cores']} cores, flags {flags}; torch {info['torch']} ({info['torch_threads']} threads)"
+    if info.get("onnxruntime"):
+        line += f", onnxruntime {info['onnxruntime']}"
+    if info.get("gpu"):
+        line += f"; GPU {info['gpu']}"
+    if info.get("precision"):
+        line += f"; precision: {info['precision']}"
+    return line

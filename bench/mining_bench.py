@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe, header  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -147,11 +150,13 @@ def main() -> None:
         for r in rows:
             if r["corpus"] == corpus:
                 r["speedup_vs_rank_bm25"] = round(r["queries_per_s"] / ref["queries_per_s"], 1)
-    print(f"\n{'corpus':16}{'docs':>8}  {'engine':22}{'queries/s':>11}{'vs rank-bm25':>14}")
+    machine = describe()
+    print(f"\n{header(machine)}")
+    print(f"{'corpus':16}{'docs':>8}  {'engine':22}{'queries/s':>11}{'vs rank-bm25':>14}")
     for r in rows:
         print(f"{r['corpus']:16}{r['documents']:8d}  {r['engine']:22}{r['queries_per_s']:11.1f}{r['speedup_vs_rank_bm25']:13.1f}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"depth": 100, "negatives": 8, "rows": rows}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"machine": machine, "depth": 100, "negatives": 8, "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

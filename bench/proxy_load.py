@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import describe, header  # noqa: E402
+
 
 async def _load(url: str, concurrency: int, requests: int, seconds: float, queries: list[str]) -> dict[str, float]:
     import httpx
@@ -88,19 +90,21 @@ def main() -> None:
     try:
         subprocess.run([sys.executable, "-m", "hybrid", "ingest", "sample", "--index", index, "--replicas", "0",
                         "--quiet", "--rejects", os.devnull], env=env, check=True)
-        for batching in (True, False):
+        urls = {}
+        for batching in (True, False):  # both proxies up at once; each level measures one after the other
             port = free_port()
             cmd = [sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index, "--log-level", "warning"]
             if not batching:
                 cmd.append("--no-batching")
-            server = subprocess.Popen(cmd, env=env)
-            servers.append(server)
-            url = f"http://127.0.0.1:{port}"
+            servers.append(subprocess.Popen(cmd, env=env))
+            urls[batching] = f"http://127.0.0.1:{port}"
+        for url in urls.values():
             if not wait_until_ready(url, timeout_s=180):
                 raise RuntimeError(f"proxy at {url} not ready after 180 s")
             subprocess.run([sys.executable, __file__, "--client", url, "4", "--requests", "40"], env=env,
                            check=True, capture_output=True)  # warm-up
-            for concurrency in args.concurrency:
+        for concurrency in args.concurrency:
+            for batching, url in urls.items():
                 print(f"load: batching {'on' if batching else 'off'}, {concurrency} clients", file=sys.stderr)
                 out = subprocess.run([sys.executable, __file__, "--client", url, str(concurrency), "--requests",
                                       str(args.requests), "--seconds", str(args.seconds)],
@@ -108,8 +112,6 @@ def main() -> None:
                 result = json.loads(out.stdout)
                 result["batching"] = batching
                 results.append(result)
-            server.terminate()
-            server.wait(timeout=30)
     finally:
         for server in servers:
             if server.poll() is None:
@@ -118,7 +120,11 @@ def main() -> None:
         if node is not None:
             node.purge()  # type: ignore[attr-defined]
 
-    print(f"\n{'batching':8} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    from hybrid.encoders import load_encoder
+
+    machine = describe(f"queries: {load_encoder('minilm', device='cpu').runtime}")
+    print(f"\n{header(machine)}")
+    print(f"{'batching':8} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
         print(f"{'on' if r['batching'] else 'off':8} {r['concurrency']:7d} {r['requests']:8d} {r['errors']:6d} "
               f"{r['rps']:7.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
@@ -127,7 +133,12 @@ def main() -> None:
     off = next(r for r in results if not r["batching"] and r["concurrency"] == top)
     print(f"at {top} clients: batching on / off = {on['rps'] / off['rps']:.2f}x requests/s (target >= 2x)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"results": results, "ratio_at_max_clients": on["rps"] / off["rps"]}, indent=1))
+    lone_on = next(r for r in results if r["batching"] and r["concurrency"] == 1) if 1 in args.concurrency else None
+    lone_off = next(r for r in results if not r["batching"] and r["concurrency"] == 1) if 1 in args.concurrency else None
+    if lone_on and lone_off:
+        print(f"1 client: batching on p50 - off p50 = {lone_on['p50_ms'] - lone_off['p50_ms']:+.1f} ms (target <= +2 ms)")
+    args.out.write_text(json.dumps({"machine": machine, "results": results,
+                                    "ratio_at_max_clients": on["rps"] / off["rps"]}, indent=1))
     print(f"wrote {args.out}")
 
 

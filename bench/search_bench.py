@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.ingest_throughput import _node_url  # noqa: E402
-from bench.machine import describe  # noqa: E402
+from bench.machine import describe, header  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -69,7 +69,8 @@ def main() -> None:
     url, node = _node_url()
     encoder = load_encoder("minilm", device="cpu")
     client = make_client(load_settings(opensearch_url=url))
-    report: dict[str, object] = {"node": url, "split": args.split, "machine": describe()}
+    report: dict[str, object] = {"node": url, "split": args.split, "machine": describe(encoder.runtime)}
+    print(header(report["machine"]))  # type: ignore[arg-type]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             print("ingesting SciFact into both backends", file=sys.stderr)

@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe, header  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -77,14 +80,16 @@ def main() -> None:
                                       work / f"eval-{label}.json")
     training = json.loads((args.tuned / "training.json").read_text())
     corpus = "full corpus" if args.distractors is None else f"judged + {args.distractors} distractors"
-    print(f"\n{args.split} split, {docs} documents ({corpus}); base {args.base}, fine-tuned {args.tuned}")
+    machine = describe()
+    print(f"\n{header(machine)}")
+    print(f"{args.split} split, {docs} documents ({corpus}); base {args.base}, fine-tuned {args.tuned}")
     print(f"{'mode':8}{'base':>9}{'tuned':>9}{'delta':>9}")
     for mode in ("bm25", "dense", "hybrid"):
         b, t = results["base"][mode]["nDCG@10"], results["fine-tuned"][mode]["nDCG@10"]
         print(f"{mode:8}{b:9.4f}{t:9.4f}{t - b:+9.4f}")
     print(f"training: {training['steps']} steps, {training['seconds']:.0f} s on {training['device']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"split": args.split, "documents": docs, "distractors": args.distractors,
+    args.out.write_text(json.dumps({"machine": machine, "split": args.split, "documents": docs, "distractors": args.distractors,
                                     "base": args.base, "tuned": str(args.tuned), "ndcg@10": {
                                         label: {m: r[m]["nDCG@10"] for m in r} for label, r in results.items()},
                                     "training": training}, indent=1) + "\n")

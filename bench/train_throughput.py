@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe, header  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -86,7 +89,9 @@ def main() -> None:
             done = subprocess.run(argv, capture_output=True, text=True, check=True)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(f"  {rows[-1]}", file=sys.stderr)
-    print(f"\nbatch {args.batch_size} examples x (query + positive + {args.hard_negatives} negatives), "
+    machine = describe()
+    print(f"\n{header(machine)}")
+    print(f"batch {args.batch_size} examples x (query + positive + {args.hard_negatives} negatives), "
           f"max_length {args.max_length}")
     print(f"{'model':14}{'mode':6}{'device':38}{'examples/s':>11}{'texts/s':>9}{'RSS MiB':>9}{'GPU GiB':>9}")
     for r in rows:
@@ -95,7 +100,7 @@ def main() -> None:
     if not torch.cuda.is_available():
         print("no CUDA device here: GPU rows not measured")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"batch_size": args.batch_size, "hard_negatives": args.hard_negatives,
+    args.out.write_text(json.dumps({"machine": machine, "batch_size": args.batch_size, "hard_negatives": args.hard_negatives,
                                     "max_length": args.max_length, "cuda": torch.cuda.is_available(),
                                     "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")

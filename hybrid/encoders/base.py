@@ -39,23 +39,27 @@ class Encoder(ABC):
 
     spec: EncoderSpec
     device: torch.device
+    # Texts per forward pass when none is given: small batches keep a CPU's caches warm (MiniLM fp32 ran
+    # 1.17x faster at 8 than at 32, SmolLM2 1.55x at 4 than at 16, on a 2-core EPYC); GPUs want large ones.
+    cpu_batch_size = 8
+    gpu_batch_size = 32
 
     def __init__(
         self,
         spec: EncoderSpec,
         *,
         device: str | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         precision: Precision = "auto",
         dtype: torch.dtype | None = None,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.spec = spec
         self.device = pick_device(device)
         # Training passes float32: optimiser updates in bf16 weights lose most of their precision.
         self.dtype = dtype or pick_dtype(self.device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (self.cpu_batch_size if self.device.type == "cpu" else self.gpu_batch_size)
         self.requested_precision = precision
         self.precision = effective_precision(self.device, precision, kind=spec.kind, quantize=spec.quantize)
         self._autocast = autocast_for(self.device, self.precision)

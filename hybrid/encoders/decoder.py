@@ -25,12 +25,15 @@ from hybrid.recipes.spec import EncoderSpec
 class DecoderEncoder(Encoder):
     """Last-token embeddings of a causal LM, with the BMRetriever templates."""
 
+    cpu_batch_size = 4
+    gpu_batch_size = 16
+
     def __init__(
         self,
         spec: EncoderSpec,
         *,
         device: str | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         precision: Precision = "auto",
         cache_dir: Path | None = None,
         dtype: torch.dtype | None = None,

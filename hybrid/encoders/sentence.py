@@ -32,7 +32,7 @@ class SentenceTransformerEncoder(Encoder):
         spec: EncoderSpec,
         *,
         device: str | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         precision: Precision = "auto",
         dtype: torch.dtype | None = None,
         cache_dir: Path | None = None,
