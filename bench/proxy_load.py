@@ -2,9 +2,11 @@
 errors at 1, 8 and 32 concurrent clients, with query micro-batching on vs. off, in one run.
 
 Two proxies (`hybrid serve`, batching on / off) serve the bundled SciFact sample from one node
-(``HYBRID_OPENSEARCH_URL``, else a manager-started one). Each load is bounded in requests and time.
+(``HYBRID_OPENSEARCH_URL``, else a manager-started one). Each level is split into rounds that
+alternate between the two proxies, so drift on a shared machine falls on both alike. Each load is
+bounded in requests and time.
 
-    python bench/proxy_load.py [--requests 400] [--seconds 60] [--concurrency 1 8 32]
+    python bench/proxy_load.py [--requests 400] [--rounds 4] [--seconds 60] [--concurrency 1 8 32]
 """
 
 from __future__ import annotations
@@ -52,17 +54,24 @@ async def _load(url: str, concurrency: int, requests: int, seconds: float, queri
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     wall = time.perf_counter() - started
-    ordered = sorted(latencies)
+    return {"concurrency": concurrency, "latencies": latencies, "errors": errors, "seconds": wall}
+
+
+def _summary(rounds: list[dict[str, object]], concurrency: int, batching: bool) -> dict[str, object]:
+    latencies = sorted(x for r in rounds for x in r["latencies"])  # type: ignore[attr-defined]
+    wall = sum(float(r["seconds"]) for r in rounds)  # type: ignore[arg-type]
     return {
-        "concurrency": concurrency, "requests": len(latencies), "errors": errors, "seconds": wall,
-        "rps": len(latencies) / wall, "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+        "batching": batching, "concurrency": concurrency, "rounds": len(rounds), "requests": len(latencies),
+        "errors": sum(int(r["errors"]) for r in rounds), "seconds": wall,  # type: ignore[call-overload]
+        "rps": len(latencies) / wall, "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="per load level")
+    parser.add_argument("--requests", type=int, default=400, help="per load level and proxy")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations between the two proxies per level")
     parser.add_argument("--seconds", type=float, default=60, help="per load level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "proxy_load.json")
@@ -104,14 +113,16 @@ def main() -> None:
             subprocess.run([sys.executable, __file__, "--client", url, "4", "--requests", "40"], env=env,
                            check=True, capture_output=True)  # warm-up
         for concurrency in args.concurrency:
-            for batching, url in urls.items():
-                print(f"load: batching {'on' if batching else 'off'}, {concurrency} clients", file=sys.stderr)
-                out = subprocess.run([sys.executable, __file__, "--client", url, str(concurrency), "--requests",
-                                      str(args.requests), "--seconds", str(args.seconds)],
-                                     env=env, check=True, capture_output=True, text=True)
-                result = json.loads(out.stdout)
-                result["batching"] = batching
-                results.append(result)
+            print(f"load: {concurrency} clients, {args.rounds} rounds per proxy", file=sys.stderr)
+            rounds: dict[bool, list[dict[str, object]]] = {True: [], False: []}
+            for round_number in range(args.rounds):
+                order = list(urls.items()) if round_number % 2 == 0 else list(urls.items())[::-1]
+                for batching, url in order:
+                    out = subprocess.run([sys.executable, __file__, "--client", url, str(concurrency), "--requests",
+                                          str(args.requests // args.rounds), "--seconds", str(args.seconds / args.rounds)],
+                                         env=env, check=True, capture_output=True, text=True)
+                    rounds[batching].append(json.loads(out.stdout))
+            results += [_summary(rounds[batching], concurrency, batching) for batching in (True, False)]
     finally:
         for server in servers:
             if server.poll() is None:

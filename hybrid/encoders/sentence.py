@@ -1,10 +1,9 @@
 """sentence-transformers models (e.g. all-MiniLM-L6-v2: mean pooling, normalised) behind the Encoder API.
 
-Queries in torch (fp32, or bf16 autocast). Passages too, except at precision int8 (``auto`` on CPUs
-without native bf16), where their transformer runs in ONNX Runtime with int8 matrix multiplies. Only
-passages: int8 activation scales are computed per call, so a text's vector depends slightly on its
-batch mates — harmless for passages encoded once at ingest, but a query must embed the same whatever
-else is in flight. Tokenisation, pooling and normalisation are the model's own modules either way.
+In torch (fp32, or bf16 autocast), or, at precision int8 (``auto`` on CPUs without native bf16), with
+the transformer in ONNX Runtime: passages with int8 matrix multiplies, queries in fp32 (a query must
+embed the same whatever else is in flight; see ``onnx_runtime``). Tokenisation, pooling and
+normalisation are the model's own modules either way.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import torch
 
 from hybrid.encoders.base import Encoder
 from hybrid.encoders.device import Precision
-from hybrid.encoders.onnx_runtime import OnnxTransformer, cached_int8_model
+from hybrid.encoders.onnx_runtime import FP32_FILE, INT8_FILE, OnnxTransformer, cached_models
 from hybrid.encoders.quantize import quantize_linear_int8
 from hybrid.recipes.errors import EncoderLoadError
 from hybrid.recipes.fingerprint import weights_identity
@@ -54,19 +53,21 @@ class SentenceTransformerEncoder(Encoder):
             raise EncoderLoadError(f"{spec.model_id}: the model does not report its embedding dimension")
         hf_model = getattr(transformer, attr)
         self._set_identity(int(dimension), weights_identity(spec.source, getattr(hf_model, "config", None), spec.revision))
-        self._onnx: OnnxTransformer | None = None
+        self._onnx: tuple[OnnxTransformer, OnnxTransformer] | None = None  # (queries fp32, passages int8)
         if self.precision == "int8":
-            self._onnx = self._onnx_transformer(hf_model, cache_dir)
+            self._onnx = self._onnx_transformers(hf_model, cache_dir)
 
-    def _onnx_transformer(self, hf_model: torch.nn.Module, cache_dir: Path | None) -> OnnxTransformer | None:
-        """The int8 ONNX Runtime transformer; if it cannot be built, fp32 torch (``auto``) or an error (``int8``)."""
+    def _onnx_transformers(self, hf_model: torch.nn.Module, cache_dir: Path | None
+                           ) -> tuple[OnnxTransformer, OnnxTransformer] | None:
+        """The ONNX Runtime transformers; if they cannot be built, fp32 torch (``auto``) or an error (``int8``)."""
         import platformdirs
 
         sample = dict(self._tokenize(["a passage to trace the export with", "a query"]))
         try:
-            path = cached_int8_model(hf_model, sample, self._weights, self.spec.name or Path(self.spec.source).name,
-                                     cache_dir or Path(platformdirs.user_cache_dir("hybrid")))
-            return OnnxTransformer(path, torch.get_num_threads())
+            folder = cached_models(hf_model, sample, self._weights, self.spec.name or Path(self.spec.source).name,
+                                   cache_dir or Path(platformdirs.user_cache_dir("hybrid")))
+            threads = torch.get_num_threads()
+            return OnnxTransformer(folder / FP32_FILE, threads), OnnxTransformer(folder / INT8_FILE, threads)
         except Exception as exc:  # an architecture the exporter or optimizer does not handle
             if self.requested_precision == "int8":
                 raise EncoderLoadError(f"{self.spec.model_id} cannot run in ONNX Runtime: {type(exc).__name__}: {exc}") from exc
@@ -77,13 +78,14 @@ class SentenceTransformerEncoder(Encoder):
 
     @property
     def runtime(self) -> str:
-        torch_runtime = super().runtime
-        return torch_runtime if self._onnx is None else f"{torch_runtime}; passages: onnxruntime int8"
+        return super().runtime if self._onnx is None else "onnxruntime on cpu: queries fp32, passages int8"
 
     def embed_passage_batch(self, texts: list[str]) -> np.ndarray:
-        return self.embed_batch(texts) if self._onnx is None else self._embed_onnx(texts)
+        return self.embed_batch(texts) if self._onnx is None else self._embed_onnx(texts, self._onnx[1])
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._embed_onnx(texts, self._onnx[0])
         with torch.inference_mode():
             vectors = self.model.encode(
                 texts,
@@ -94,11 +96,10 @@ class SentenceTransformerEncoder(Encoder):
             )
         return np.asarray(vectors, dtype=np.float32)
 
-    def _embed_onnx(self, texts: list[str]) -> np.ndarray:
-        assert self._onnx is not None
+    def _embed_onnx(self, texts: list[str], transformer: OnnxTransformer) -> np.ndarray:
         with torch.inference_mode():
             features = dict(self._tokenize(texts))
-            features["token_embeddings"] = self._onnx.token_embeddings(features)
+            features["token_embeddings"] = transformer.token_embeddings(features)
             for module in list(self.model)[1:]:  # pooling, normalisation …: the model's own modules
                 features = module(features)
             vectors = features["sentence_embedding"]

@@ -33,23 +33,27 @@ def int8(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
 
 
 def test_passages_in_int8_stay_close_to_fp32_and_queries_are_fp32(int8, minilm) -> None:  # type: ignore[no-untyped-def]
+    """Passages: int8 matmuls, close to fp32. Queries: fp32 in ONNX Runtime, equal to torch's, and the
+    same alone or in a batch (an int8 vector would depend on its batch mates)."""
     fast, exact = int8.encode_passages(PASSAGES), minilm.encode_passages(PASSAGES)
     cosines = (fast * exact).sum(1)  # unit vectors
     assert cosines.min() > 0.97 and cosines.mean() > 0.985
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(int8.encode_queries(PASSAGES), minilm.encode_queries(PASSAGES), atol=1e-5)
+    batched = int8.encode_queries(PASSAGES)
+    np.testing.assert_allclose(batched, minilm.encode_queries(PASSAGES), atol=1e-5)
+    np.testing.assert_allclose(np.concatenate([int8.encode_queries([p]) for p in PASSAGES]), batched, atol=1e-5)
     assert int8.fingerprint == minilm.fingerprint  # a run-time precision: the same index serves both
-    assert int8.runtime == "torch float32 on cpu; passages: onnxruntime int8"
+    assert int8.runtime == "onnxruntime on cpu: queries fp32, passages int8"
     assert not np.allclose(fast, exact, atol=1e-4)  # it really ran the int8 model
 
 
 def test_the_export_is_cached_by_the_weights(int8, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = int8._onnx.path
+    path = int8._onnx[1].path
     before = path.stat().st_mtime
     cache_dir = path.parents[3]
     started = time.perf_counter()
     again = load_encoder("minilm", device="cpu", precision="int8", cache_dir=cache_dir)
-    assert again._onnx.path == path and path.stat().st_mtime == before
+    assert again._onnx[1].path == path and path.stat().st_mtime == before
     assert time.perf_counter() - started < 30  # no export, quantisation or optimisation again
     np.testing.assert_allclose(again.encode_passages(PASSAGES), int8.encode_passages(PASSAGES), atol=1e-6)
 
@@ -58,7 +62,7 @@ def test_auto_falls_back_to_fp32_when_the_export_fails(minilm, monkeypatch, tmp_
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("exporter does not know this architecture")
 
-    monkeypatch.setattr(sentence, "cached_int8_model", broken)
+    monkeypatch.setattr(sentence, "cached_models", broken)
     monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)
     if onnxruntime_available():
         auto = load_encoder("minilm", device="cpu", cache_dir=tmp_path)
