@@ -1,10 +1,11 @@
 """Closed-loop load on the search proxy from a separate process on 127.0.0.1: requests/s, p50/p99 and
 errors at 1, 8 and 32 concurrent clients, with query micro-batching on vs. off, in one run.
 
-Two proxies (`hybrid serve`, batching on / off) serve the bundled SciFact sample from one node
-(``HYBRID_OPENSEARCH_URL``, else a manager-started one). Each level is split into rounds that
-alternate between the two proxies, so drift on a shared machine falls on both alike. Each load is
-bounded in requests and time.
+Three proxies (`hybrid serve`) serve the bundled SciFact sample from one node (``HYBRID_OPENSEARCH_URL``,
+else a manager-started one): the default (batching on, precision auto), batching off, and batching off
+with queries in torch fp32 (``HYBRID_PRECISION=fp32``: how queries were embedded before the ONNX Runtime
+path, the unbatched baseline). Each level is split into rounds that alternate between the proxies, so
+drift on a shared machine falls on all alike. Each load is bounded in requests and time.
 
     python bench/proxy_load.py [--requests 400] [--rounds 4] [--seconds 60] [--concurrency 1 8 32]
 """
@@ -23,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ON, OFF, BEFORE = "batching on", "batching off", "batching off, torch fp32 queries"
+VARIANTS = {ON: ([], "auto"), OFF: (["--no-batching"], "auto"), BEFORE: (["--no-batching"], "fp32")}  # flags, precision
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe, header  # noqa: E402
@@ -57,11 +60,11 @@ async def _load(url: str, concurrency: int, requests: int, seconds: float, queri
     return {"concurrency": concurrency, "latencies": latencies, "errors": errors, "seconds": wall}
 
 
-def _summary(rounds: list[dict[str, object]], concurrency: int, batching: bool) -> dict[str, object]:
+def _summary(rounds: list[dict[str, object]], concurrency: int, variant: str) -> dict[str, object]:
     latencies = sorted(x for r in rounds for x in r["latencies"])  # type: ignore[attr-defined]
     wall = sum(float(r["seconds"]) for r in rounds)  # type: ignore[arg-type]
     return {
-        "batching": batching, "concurrency": concurrency, "rounds": len(rounds), "requests": len(latencies),
+        "proxy": variant, "concurrency": concurrency, "rounds": len(rounds), "requests": len(latencies),
         "errors": sum(int(r["errors"]) for r in rounds), "seconds": wall,  # type: ignore[call-overload]
         "rps": len(latencies) / wall, "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
@@ -100,13 +103,12 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "hybrid", "ingest", "sample", "--index", index, "--replicas", "0",
                         "--quiet", "--rejects", os.devnull], env=env, check=True)
         urls = {}
-        for batching in (True, False):  # both proxies up at once; each level measures one after the other
+        for variant, (flags, precision) in VARIANTS.items():  # all proxies up at once; rounds alternate
             port = free_port()
-            cmd = [sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index, "--log-level", "warning"]
-            if not batching:
-                cmd.append("--no-batching")
-            servers.append(subprocess.Popen(cmd, env=env))
-            urls[batching] = f"http://127.0.0.1:{port}"
+            cmd = [sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
+                   "--log-level", "warning", *flags]
+            servers.append(subprocess.Popen(cmd, env={**env, "HYBRID_PRECISION": precision}))
+            urls[variant] = f"http://127.0.0.1:{port}"
         for url in urls.values():
             if not wait_until_ready(url, timeout_s=180):
                 raise RuntimeError(f"proxy at {url} not ready after 180 s")
@@ -114,15 +116,15 @@ def main() -> None:
                            check=True, capture_output=True)  # warm-up
         for concurrency in args.concurrency:
             print(f"load: {concurrency} clients, {args.rounds} rounds per proxy", file=sys.stderr)
-            rounds: dict[bool, list[dict[str, object]]] = {True: [], False: []}
+            rounds: dict[str, list[dict[str, object]]] = {variant: [] for variant in urls}
             for round_number in range(args.rounds):
                 order = list(urls.items()) if round_number % 2 == 0 else list(urls.items())[::-1]
-                for batching, url in order:
+                for variant, url in order:
                     out = subprocess.run([sys.executable, __file__, "--client", url, str(concurrency), "--requests",
                                           str(args.requests // args.rounds), "--seconds", str(args.seconds / args.rounds)],
                                          env=env, check=True, capture_output=True, text=True)
-                    rounds[batching].append(json.loads(out.stdout))
-            results += [_summary(rounds[batching], concurrency, batching) for batching in (True, False)]
+                    rounds[variant].append(json.loads(out.stdout))
+            results += [_summary(rounds[variant], concurrency, variant) for variant in urls]
     finally:
         for server in servers:
             if server.poll() is None:
@@ -135,21 +137,23 @@ def main() -> None:
 
     machine = describe(f"queries: {load_encoder('minilm', device='cpu').runtime}")
     print(f"\n{header(machine)}")
-    print(f"{'batching':8} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'proxy':34} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
-        print(f"{'on' if r['batching'] else 'off':8} {r['concurrency']:7d} {r['requests']:8d} {r['errors']:6d} "
+        print(f"{r['proxy']:34} {r['concurrency']:7d} {r['requests']:8d} {r['errors']:6d} "
               f"{r['rps']:7.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
+
+    def at(variant: str, concurrency: int) -> dict[str, float]:
+        return next(r for r in results if r["proxy"] == variant and r["concurrency"] == concurrency)
+
     top = max(args.concurrency)
-    on = next(r for r in results if r["batching"] and r["concurrency"] == top)
-    off = next(r for r in results if not r["batching"] and r["concurrency"] == top)
-    print(f"at {top} clients: batching on / off = {on['rps'] / off['rps']:.2f}x requests/s (target >= 2x)")
+    ratios = {f"{ON} / {other}": at(ON, top)["rps"] / at(other, top)["rps"] for other in (OFF, BEFORE)}
+    for name, ratio in ratios.items():
+        print(f"at {top} clients, requests/s: {name} = {ratio:.2f}x (target >= 2x unbatched)")
+    if 1 in args.concurrency:
+        print(f"1 client: p50 {ON} - {OFF} = {at(ON, 1)['p50_ms'] - at(OFF, 1)['p50_ms']:+.1f} ms (target <= +2 ms)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    lone_on = next(r for r in results if r["batching"] and r["concurrency"] == 1) if 1 in args.concurrency else None
-    lone_off = next(r for r in results if not r["batching"] and r["concurrency"] == 1) if 1 in args.concurrency else None
-    if lone_on and lone_off:
-        print(f"1 client: batching on p50 - off p50 = {lone_on['p50_ms'] - lone_off['p50_ms']:+.1f} ms (target <= +2 ms)")
-    args.out.write_text(json.dumps({"machine": machine, "results": results,
-                                    "ratio_at_max_clients": on["rps"] / off["rps"]}, indent=1))
+    args.out.write_text(json.dumps({"machine": machine, "results": results, f"ratios_at_{top}_clients": ratios},
+                                   indent=1))
     print(f"wrote {args.out}")
 
 

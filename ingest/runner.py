@@ -4,10 +4,14 @@ run the pipeline, close. What ``hybrid ingest`` and ``hybrid eval --ingest`` bot
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybrid.backends.base import Backend, IndexOptions, check_index_name
 from hybrid.ingest.pipeline import IngestOptions, IngestSummary, run_ingest
 from hybrid.ingest.sources import Source
+
+if TYPE_CHECKING:
+    from hybrid.encoders.device import Precision
 
 
 def ingest_source(
@@ -18,6 +22,7 @@ def ingest_source(
     model: str,
     device: str | None,
     rejects_path: Path,
+    precision: Precision = "auto",
     index_options: IndexOptions = IndexOptions(),
     options: IngestOptions = IngestOptions(),
 ) -> IngestSummary:
@@ -28,7 +33,7 @@ def ingest_source(
                           metadata_fields=dict(source.fields.metadata), options=options)
     from hybrid.encoders import load_encoder
 
-    encoder = load_encoder(model, device=device)
+    encoder = load_encoder(model, device=device, precision=precision)
     target = backend.ingest_target()
     try:
         return run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=rejects_path,

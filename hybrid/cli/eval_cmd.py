@@ -38,7 +38,7 @@ def _ingest_corpus(settings, backend, dataset: Path) -> int:  # type: ignore[no-
     from hybrid.recipes import DEFAULT_MODEL
 
     summary = ingest_source(backend, open_source(dataset, "beir"), index=settings.index,
-                            model=settings.model or DEFAULT_MODEL, device=settings.device,
+                            model=settings.model or DEFAULT_MODEL, device=settings.device, precision=settings.precision,
                             rejects_path=Path(f"rejects-{settings.index}.jsonl"), options=IngestOptions())
     print(f"ingest: indexed {summary.indexed}, skipped {summary.skipped} (already present), rejected "
           f"{summary.rejected}", file=sys.stderr)

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ingesting {path} into '{settings.index}' on {backend.description}"
               f"{'' if args.dry_run else f' with {model}'}", file=sys.stderr)
         summary = ingest_source(backend, source, index=settings.index, model=model, device=settings.device,
+                                precision=settings.precision,
                                 rejects_path=args.rejects or Path(f"rejects-{settings.index}.jsonl"),
                                 index_options=index_options, options=options)
     finally:

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         if args.margin is not None:
             from hybrid.encoders import encoder_for_index
 
-            encoder = encoder_for_index(meta, explicit=settings.model, device=settings.device)
+            encoder = encoder_for_index(meta, explicit=settings.model, device=settings.device,
+                                        precision=settings.precision)
         report = MiningReport()
         print(f"mining {len(qrels)} {args.split} queries against '{settings.index}' on {backend.description}",
               file=sys.stderr)

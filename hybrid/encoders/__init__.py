@@ -80,6 +80,8 @@ def load_encoder(
         ) from exc
 
 
-def encoder_for_index(meta: IndexMeta, *, explicit: str | None = None, device: str | None = None) -> Encoder:
+def encoder_for_index(meta: IndexMeta, *, explicit: str | None = None, device: str | None = None,
+                      precision: Precision = "auto") -> Encoder:
     """The encoder that searches an index with this record (see ``model_for_index``)."""
-    return load_encoder(model_for_index(meta.fingerprint, explicit, meta.encoder_source), device=device)
+    return load_encoder(model_for_index(meta.fingerprint, explicit, meta.encoder_source), device=device,
+                        precision=precision)

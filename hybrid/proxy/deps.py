@@ -71,7 +71,7 @@ class ProxyState:
     def _load(self, name: str | EncoderSpec) -> Encoder:
         from hybrid.encoders import load_encoder
 
-        return load_encoder(name, device=self.settings.device)
+        return load_encoder(name, device=self.settings.device, precision=self.settings.precision)
 
     async def close(self) -> None:
         for embedder in self.embedders.values():

@@ -99,3 +99,24 @@ def test_eval_ingest_uses_the_same_settings(tmp_path: Path, tiny_model: str, cap
     assert json.loads((tmp_path / "e.json").read_text())["queries"] == 1
     assert main(argv) == 0  # a second run resumes: everything already present
     assert "skipped 40 (already present)" in capsys.readouterr().err
+
+
+def test_the_precision_setting_reaches_the_encoder(tmp_path: Path, tiny_model: str, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """HYBRID_PRECISION chooses the arithmetic; the index record says which ran, the fingerprint does not change."""
+    runtimes, fingerprints = {}, {}
+    for precision in ("fp32", "bf16"):
+        monkeypatch.setenv("HYBRID_PRECISION", precision)
+        argv = ["ingest", str(_beir_with_metadata(tmp_path / "ds", 5)), "--index", precision, "--embedded-dir",
+                str(tmp_path / "idx"), "--model", tiny_model, "--quiet", "--rejects", str(tmp_path / "r.jsonl")]
+        assert main(argv) == 0
+        backend = EmbeddedBackend(tmp_path / "idx")
+        try:
+            meta = backend.search(precision).index_meta()
+        finally:
+            backend.close()
+        runtimes[precision], fingerprints[precision] = meta.encoder_runtime, meta.fingerprint.id
+    assert runtimes == {"fp32": "torch float32 on cpu", "bf16": "torch float32 on cpu, bf16 autocast"}
+    assert fingerprints["fp32"] == fingerprints["bf16"]
+    monkeypatch.setenv("HYBRID_PRECISION", "fp8")
+    assert main(["ingest", "sample", "--index", "x", "--embedded-dir", str(tmp_path / "idx")]) == 2
+    assert "precision" in capsys.readouterr().err

@@ -45,6 +45,9 @@ def test_passages_in_int8_stay_close_to_fp32_and_queries_are_fp32(int8, minilm) 
     assert int8.fingerprint == minilm.fingerprint  # a run-time precision: the same index serves both
     assert int8.runtime == "onnxruntime on cpu: queries fp32, passages int8"
     assert not np.allclose(fast, exact, atol=1e-4)  # it really ran the int8 model
+    for transformer in int8._onnx:  # idle pool threads sleep: a spinning one takes a core from the node
+        assert transformer.session.get_session_options().get_session_config_entry(
+            "session.intra_op.allow_spinning") == "0"
 
 
 def test_the_export_is_cached_by_the_weights(int8, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
