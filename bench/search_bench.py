@@ -121,9 +121,9 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
         return plan.rank(lists)
 
     modes = {
-        "bm25, 10 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, ())),
+        "bm25, 10 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, (), meta.lexical)),
         "dense, 10 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
-        "bm25, 100 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 100, ())),
+        "bm25, 100 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 100, (), meta.lexical)),
         "dense, 100 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 100, ())),
         "hybrid, one _msearch + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=True),
         "hybrid, 2 sequential requests + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=False),
@@ -133,7 +133,7 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
     }
     try:
         ensure_pipeline(client)
-        modes["server-side neural-search RRF (excluded)"] = lambda q, v: server_side_hybrid(client, args.index, q, v, 10)
+        modes["server-side neural-search RRF (excluded)"] = lambda q, v: server_side_hybrid(client, args.index, q, v, 10, meta.lexical)
     except Exception as exc:  # noqa: BLE001 - reported, not fatal
         print(f"server-side pipeline not measured: {exc}", file=sys.stderr)
     for q, v in zip(texts[:20], vectors[:20]):  # warm-up

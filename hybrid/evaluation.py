@@ -89,7 +89,7 @@ def sweep_grid() -> list[FusionConfig]:
     grid = [FusionConfig("rrf", k, window, window, bw, dw)
             for k, window, (bw, dw) in itertools.product([10, 30, 60, 100], SWEEP_WINDOWS, weights)]
     grid += [FusionConfig(method, 60, window, window, bw, dw)
-             for method, window, (bw, dw) in itertools.product(["minmax", "zscore"], SWEEP_WINDOWS[1:], weights)]
+             for method, window, (bw, dw) in itertools.product(["minmax", "zscore", "dbsf"], SWEEP_WINDOWS[1:], weights)]
     return grid
 
 

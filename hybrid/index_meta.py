@@ -1,5 +1,5 @@
 """What `hybrid` records about each index it builds — the encoder fingerprint, the filterable metadata
-fields and whether loading finished — and the one place that record is read and written.
+fields, the BM25 layout and whether loading finished — and the one place that record is read and written.
 
 OpenSearch keeps it in the mapping's ``_meta.hybrid``; the embedded store in its meta table.
 """
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hybrid.documents import MetadataFields
+from hybrid.lexical import CURRENT_LAYOUT, LexicalLayout
 from hybrid.recipes.fingerprint import Fingerprint
 
 META_KEY = "hybrid"
@@ -35,12 +36,15 @@ class IndexMeta:
     # How the vectors were computed (e.g. "onnxruntime int8 matmuls on cpu"): for people; precision is
     # a run-time choice that does not decide which encoder may search the index.
     encoder_runtime: str | None = None
+    # How the BM25 side is indexed and queried; a record without one predates the current layout.
+    lexical: LexicalLayout = CURRENT_LAYOUT
 
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {
             "fingerprint": self.fingerprint.to_meta(),
             "state": self.state,
             "metadata_fields": dict(self.metadata_fields),
+            "lexical": self.lexical.to_block(),
         }
         if self.replicas is not None:
             block["replicas"] = self.replicas
@@ -66,8 +70,9 @@ class IndexMeta:
             replicas = block.get("replicas")
             refresh = block.get("refresh_interval")
             source, runtime = block.get("encoder_source"), block.get("encoder_runtime")
+            lexical = LexicalLayout.from_block(block.get("lexical"))  # type: ignore[arg-type]
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
                        None if refresh is None else str(refresh), None if source is None else str(source),
-                       None if runtime is None else str(runtime))
+                       None if runtime is None else str(runtime), lexical)
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

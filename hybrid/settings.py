@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     # None: search uses the preset that built the index; ingest and training use "minilm".
     model: str | None = None
     device: str | None = None
-    # Encoder arithmetic for ingest, search, eval, mining and the proxy: "auto" picks by hardware (bf16 on
-    # GPUs and CPUs with native bf16; ONNX Runtime int8 passages on other CPUs), or fp32 / bf16 / int8.
+    # Encoder arithmetic for ingest, search, eval, mining and the proxy: "auto" picks by hardware (the GPU's
+    # half dtype; bf16 autocast on CPUs with native bf16; ONNX Runtime on other CPUs), or fp32 / bf16 / int8.
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     embedded_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("hybrid")) / "indices")
 

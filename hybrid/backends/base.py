@@ -20,7 +20,6 @@ VECTOR_FIELD = "vector"
 # The document id again as a keyword with doc values: searches read ids from doc values and skip the
 # stored-fields fetch (decompressing _source blocks), about 4x faster for 100-hit fusion windows.
 ID_FIELD = "doc_id"
-TITLE_BOOST = 2.0  # query-time weight of title matches against body matches
 
 # Index (alias) names: OpenSearch's rules narrowed to what is also a safe folder name, with room for
 # the "-<timestamp>" suffix of physical indices under OpenSearch's 255-byte limit.

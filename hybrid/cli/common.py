@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,9 @@ def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: boo
     """A searcher over an opened index; its encoder is the index's own (``--model`` overrides)."""
     from hybrid.retrieval import Searcher
 
+    meta = search.index_meta()
+    if meta.lexical.outdated:
+        print(f"note: {meta.lexical.upgrade_hint(settings.index)}", file=sys.stderr)
     encoder = None
     if with_encoder:
         from hybrid.encoders import encoder_for_index

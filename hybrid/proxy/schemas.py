@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hybrid.retrieval import FusionConfig, Hit, RangeFilter, SearchRequest, TermFilter, params
+from hybrid.retrieval.fusion import FusionMethod
 from hybrid.retrieval.request import Filter
 
 SNIPPET_CHARS = 300
@@ -43,7 +44,7 @@ FilterValue = str | int | list[str | int] | RangeBody
 
 class FusionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    method: Literal["rrf", "minmax", "zscore"] = "rrf"
+    method: FusionMethod = "rrf"
     rank_constant: float = bounded(params.RANK_CONSTANT)
     window: int = bounded(params.WINDOW, integer=True, description=f"{params.WINDOW.help} (both sides)")
     bm25_window: int | None = optional_window("BM25")
@@ -131,6 +132,8 @@ class IndexInfo(BaseModel):
     name: str
     documents: int
     fingerprint: dict[str, object]
+    lexical: dict[str, object]  # the BM25 layout: {"layout": "body", "k1": 0.9, "b": 0.4}
+    note: str | None = None  # e.g. that the index has an older BM25 layout and how to rebuild it
 
 
 class Problem(BaseModel):

@@ -20,6 +20,11 @@ Methods:
     norm_r(d) = (s_r(d) - mean_r) / std_r               (0.0 for every hit when std_r == 0)
     score(d)  = Σ_r  w_r · norm_r(d)                    (a list that misses d adds min_r's z-score)
 
+``dbsf`` — distribution-based score fusion (as in Qdrant): each list mapped through mean ± 3σ::
+
+    norm_r(d) = (s_r(d) - (mean_r - 3 std_r)) / (6 std_r)   (0.5 for every hit when std_r == 0)
+    score(d)  = Σ_r  w_r · norm_r(d)                         (a list that misses d adds 0)
+
 Ties in the fused score are broken by the best rank the document had in any list, then by document
 id, so the order never depends on dictionary or thread order.
 """
@@ -32,8 +37,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 RankedList = Sequence[tuple[str, float]]
-FusionMethod = Literal["rrf", "minmax", "zscore"]
-FUSION_METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore")
+FusionMethod = Literal["rrf", "minmax", "zscore", "dbsf"]
+FUSION_METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore", "dbsf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +64,29 @@ def minmax_normalize(ranked: RankedList) -> dict[str, float]:
     return {doc_id: (s - low) / (high - low) for doc_id, s in ranked}
 
 
+def _mean_std(ranked: RankedList) -> tuple[float, float]:
+    scores = [s for _, s in ranked]
+    mean = sum(scores) / len(scores)
+    return mean, math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+
+
 def zscore_normalize(ranked: RankedList) -> dict[str, float]:
     if not ranked:
         return {}
-    scores = [s for _, s in ranked]
-    mean = sum(scores) / len(scores)
-    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+    mean, std = _mean_std(ranked)
     if std == 0:
         return {doc_id: 0.0 for doc_id, _ in ranked}
     return {doc_id: (s - mean) / std for doc_id, s in ranked}
+
+
+def dbsf_normalize(ranked: RankedList) -> dict[str, float]:
+    if not ranked:
+        return {}
+    mean, std = _mean_std(ranked)
+    if std == 0:
+        return {doc_id: 0.5 for doc_id, _ in ranked}
+    low = mean - 3 * std
+    return {doc_id: (s - low) / (6 * std) for doc_id, s in ranked}
 
 
 def _missing_value(method: FusionMethod, normalized: Mapping[str, float]) -> float:
@@ -79,6 +98,7 @@ _NORMALIZERS: dict[FusionMethod, Callable[[RankedList, float], dict[str, float]]
     "rrf": rrf_contributions,
     "minmax": lambda ranked, _k: minmax_normalize(ranked),
     "zscore": lambda ranked, _k: zscore_normalize(ranked),
+    "dbsf": lambda ranked, _k: dbsf_normalize(ranked),
 }
 
 
@@ -93,7 +113,7 @@ def fuse(
 
     Args:
         lists: each ``(doc_id, score)`` pairs, best first, ids unique within a list.
-        method: ``rrf``, ``minmax`` or ``zscore``.
+        method: ``rrf``, ``minmax``, ``zscore`` or ``dbsf``.
         k: the RRF rank constant (ignored by the score methods).
         weights: one per list (default all 1.0).
     """

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.backends.base import TITLE_BOOST, BackendError
+from hybrid.backends.base import BackendError
 from hybrid.backends.embedded.lexical import FieldBM25
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import IDS, VECTORS
 from hybrid.index_meta import IndexMeta
+from hybrid.lexical import BODY_FIELD
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, SideQuery, StoredDocument, lucene_dense_score
@@ -45,8 +46,8 @@ class EmbeddedSearch:
         self.ids: list[str] = json.loads((folder / IDS).read_text())
         self.vectors = np.load(folder / VECTORS, mmap_mode="r")
         # An index whose every record was rejected has no BM25 files: nothing can match.
-        self.title_bm25 = FieldBM25.load(folder / "bm25-title") if self.ids else None
-        self.text_bm25 = FieldBM25.load(folder / "bm25-text") if self.ids else None
+        fields = (BODY_FIELD,) if self._meta.lexical.name == "body" else ("title", "text")
+        self.bm25 = {f: FieldBM25.load(folder / f"bm25-{f}") for f in fields} if self.ids else {}
         self._columns: dict[str, list[object]] | None = None
 
     def close(self) -> None:
@@ -82,10 +83,12 @@ class EmbeddedSearch:
         return mask
 
     def _bm25_scores(self, query: str) -> np.ndarray:
-        if self.title_bm25 is None or self.text_bm25 is None:
+        if not self.bm25:
             return np.zeros(0, dtype=np.float32)
-        # multi_match best_fields: the better of the boosted title score and the text score.
-        return np.maximum(self.title_bm25.scores(query) * TITLE_BOOST, self.text_bm25.scores(query))
+        if BODY_FIELD in self.bm25:
+            return self.bm25[BODY_FIELD].scores(query)
+        # The older layout's multi_match best_fields: the better of the boosted title score and the text score.
+        return np.maximum(self.bm25["title"].scores(query) * self._meta.lexical.title_boost, self.bm25["text"].scores(query))
 
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.vectors @ np.asarray(vector, dtype=np.float32), dtype=np.float64)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.backends.base import BackendError, IndexOptions
-from hybrid.backends.embedded.lexical import FIELDS, FieldBM25
+from hybrid.backends.embedded.lexical import FieldBM25, field_texts
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError
@@ -21,14 +21,14 @@ VECTORS = "vectors.npy"
 IDS = "ids.json"
 
 
-def build_search_files(generation: Generation, dimension: int) -> None:
-    """Write what search loads: per-field BM25 indices, the vector matrix and the row → id list."""
+def build_search_files(generation: Generation, meta: IndexMeta) -> None:
+    """Write what search loads: the layout's BM25 indices, the vector matrix and the row → id list."""
     ids: list[str] = []
     titles: list[str] = []
     texts: list[str] = []
     count = generation.count()
     vectors = np.lib.format.open_memmap(
-        generation.folder / f"{VECTORS}.tmp", mode="w+", dtype=np.float32, shape=(count, dimension)
+        generation.folder / f"{VECTORS}.tmp", mode="w+", dtype=np.float32, shape=(count, meta.fingerprint.dimension)
     )
     for row, (doc_id, title, text, _, blob) in enumerate(generation.iter_rows()):
         ids.append(doc_id)
@@ -38,8 +38,10 @@ def build_search_files(generation: Generation, dimension: int) -> None:
     vectors.flush()
     del vectors
     if ids:  # bm25s cannot index an empty corpus; search treats a missing BM25 index as matching nothing
-        for field, values in zip(FIELDS, (titles, texts)):
-            FieldBM25.build(values).save(generation.folder / f"bm25-{field}")
+        for field, values in field_texts(meta.lexical, titles, texts).items():
+            scoring = "lucene" if meta.lexical.name == "body" else "okapi"  # the older layout's scores stay as they were
+            FieldBM25.build(values, k1=meta.lexical.k1, b=meta.lexical.b, scoring=scoring).save(
+                generation.folder / f"bm25-{field}")
     (generation.folder / IDS).write_text(json.dumps(ids))
     (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
 
@@ -84,12 +86,14 @@ class EmbeddedTarget:
             except IndexMetaError as exc:
                 raise BackendError(f"{exc}; re-ingest with --reindex") from None
             check_fingerprint(stored.fingerprint, fingerprint, index=name)
+            meta = dataclasses.replace(meta, lexical=stored.lexical)  # appending keeps the index's BM25 layout
         else:
             folder = (self._pending(name, current, fingerprint) if reindex else None) or self.root.new_generation(name)
             self.generation = Generation(folder)
             self.replaces = current if reindex else None
             if current is None:
                 self.root.point(name, folder)
+        self._meta = meta
         self.generation.set_index_meta(dataclasses.replace(meta, state="loading"))
 
     def _gen(self) -> Generation:
@@ -107,7 +111,7 @@ class EmbeddedTarget:
     def finish(self, *, force_merge: bool = False) -> None:
         del force_merge
         gen = self._gen()
-        build_search_files(gen, gen.index_meta(self.name).fingerprint.dimension)
+        build_search_files(gen, gen.index_meta(self.name))
         gen.set_index_meta(dataclasses.replace(gen.index_meta(self.name), state="ready"))
         if self.replaces is not None and self.replaces != gen.folder:
             self.root.point(self.name, gen.folder)

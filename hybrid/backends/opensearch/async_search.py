@@ -26,9 +26,10 @@ class AsyncOpenSearchSearch(IndexHandle):
 
     @translated
     async def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
+        meta = await self.index_meta()
         if not queries:
             return []
-        return msearch_lists(await self.client.msearch(body=msearch_lines(self.index, queries)), queries)
+        return msearch_lists(await self.client.msearch(body=msearch_lines(self.index, queries, meta.lexical)), queries)
 
     @translated
     async def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:

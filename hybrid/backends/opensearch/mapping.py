@@ -7,17 +7,36 @@ from collections.abc import Mapping
 
 from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, IndexOptions
 from hybrid.index_meta import META_KEY, IndexMeta
+from hybrid.lexical import BODY_FIELD, LexicalLayout
 
 # OpenSearch k-NN space for each encoder similarity (Lucene engine: faiss, the 2.19 default, needs
 # native libraries that the Maven Central plugin zip does not carry).
 SPACE_TYPES = {"cosine": "cosinesimil", "dot": "innerproduct"}
 
 
+def lexical_properties(layout: LexicalLayout) -> dict[str, object]:
+    """The BM25 fields: title and text (searched apart in the ``fields`` layout), and for ``body`` the
+    two copied into one field that BM25 scores (not stored: ``_source`` already has both)."""
+    if layout.name == "fields":
+        return {TITLE_FIELD: {"type": "text", "analyzer": "english"}, TEXT_FIELD: {"type": "text", "analyzer": "english"}}
+    return {
+        TITLE_FIELD: {"type": "text", "analyzer": "english", "copy_to": BODY_FIELD},
+        TEXT_FIELD: {"type": "text", "analyzer": "english", "copy_to": BODY_FIELD},
+        BODY_FIELD: {"type": "text", "analyzer": "english"},
+    }
+
+
+def similarity_settings(layout: LexicalLayout) -> dict[str, object]:
+    """The layout's k1 and b as the index's default similarity (the ``fields`` layout used Lucene's defaults)."""
+    if layout.name == "fields":
+        return {}
+    return {"similarity": {"default": {"type": "BM25", "k1": layout.k1, "b": layout.b}}}
+
+
 def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
     properties: dict[str, object] = {
         ID_FIELD: {"type": "keyword"},
-        TITLE_FIELD: {"type": "text", "analyzer": "english"},
-        TEXT_FIELD: {"type": "text", "analyzer": "english"},
+        **lexical_properties(meta.lexical),
         VECTOR_FIELD: {
             "type": "knn_vector",
             "dimension": meta.fingerprint.dimension,
@@ -40,6 +59,7 @@ def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
                 "number_of_shards": options.shards,
                 "number_of_replicas": options.replicas,
                 "refresh_interval": options.refresh_interval,
+                **similarity_settings(meta.lexical),
             }
         },
         "mappings": {"dynamic": "strict", "_meta": meta_mapping(meta), "properties": properties},

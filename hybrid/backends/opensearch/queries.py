@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_BOOST, TITLE_FIELD, VECTOR_FIELD, BackendError, IndexEntry
+from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, BackendError, IndexEntry
 from hybrid.backends.opensearch.mapping import meta_block
 from hybrid.index_meta import IndexMeta
+from hybrid.lexical import BODY_FIELD, LexicalLayout
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, KnnQuery, SideQuery, StoredDocument
@@ -29,18 +30,21 @@ def filter_clauses(filters: Sequence[Filter]) -> list[dict[str, object]]:
     return clauses
 
 
-def bm25_body(query: str, size: int, filters: Sequence[Filter], *, title_boost: float = TITLE_BOOST) -> dict[str, object]:
-    """``multi_match`` over title (boosted) and text, best field wins; filters as ``bool.filter``."""
+def lexical_clause(query: str, layout: LexicalLayout) -> dict[str, object]:
+    """``match`` on the combined field (``body`` layout), or ``multi_match best_fields`` over title
+    (boosted) and text (``fields``)."""
+    if layout.name == "body":
+        return {"match": {BODY_FIELD: {"query": query}}}
+    return {"multi_match": {"query": query, "fields": [f"{TITLE_FIELD}^{layout.title_boost}", TEXT_FIELD],
+                            "type": "best_fields"}}
+
+
+def bm25_body(query: str, size: int, filters: Sequence[Filter], layout: LexicalLayout) -> dict[str, object]:
+    """The layout's BM25 query; filters as ``bool.filter``."""
     return {
         "size": size,
         **IDS_ONLY,
-        "query": {
-            "bool": {
-                "must": [{"multi_match": {"query": query, "fields": [f"{TITLE_FIELD}^{title_boost}", TEXT_FIELD],
-                                          "type": "best_fields"}}],
-                "filter": filter_clauses(filters),
-            }
-        },
+        "query": {"bool": {"must": [lexical_clause(query, layout)], "filter": filter_clauses(filters)}},
     }
 
 
@@ -53,9 +57,9 @@ def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[s
     return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
 
 
-def query_body(query: SideQuery) -> dict[str, object]:
+def query_body(query: SideQuery, layout: LexicalLayout) -> dict[str, object]:
     if isinstance(query, BM25Query):
-        return bm25_body(query.text, query.size, query.filters)
+        return bm25_body(query.text, query.size, query.filters, layout)
     return knn_body(query.vector, query.size, query.filters)
 
 
@@ -66,10 +70,10 @@ def describe(query: SideQuery) -> str:
     return f"the BM25 query for {query.text[:60]!r}"
 
 
-def msearch_lines(index: str, queries: Sequence[SideQuery]) -> list[Mapping[str, object]]:
+def msearch_lines(index: str, queries: Sequence[SideQuery], layout: LexicalLayout) -> list[Mapping[str, object]]:
     lines: list[Mapping[str, object]] = []
     for query in queries:
-        lines += [{"index": index}, query_body(query)]
+        lines += [{"index": index}, query_body(query, layout)]
     return lines
 
 

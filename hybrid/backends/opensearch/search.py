@@ -32,10 +32,10 @@ class OpenSearchSearch(IndexHandle):
 
     @translated
     def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
-        self.index_meta()
+        meta = self.index_meta()
         if not queries:
             return []
-        return msearch_lists(self.client.msearch(body=msearch_lines(self.index, queries)), queries)
+        return msearch_lists(self.client.msearch(body=msearch_lines(self.index, queries, meta.lexical)), queries)
 
     @translated
     def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:

@@ -83,8 +83,8 @@ class OpenSearchTarget:
         self.client.indices.create(index=physical, body=body)
         return physical
 
-    def _pending_reindex(self, name: str, current: str) -> str | None:
-        """A physical index an interrupted ``reindex`` left in state loading, for the same encoder."""
+    def _pending_reindex(self, name: str, current: str) -> tuple[str, IndexMeta] | None:
+        """A physical index an interrupted ``reindex`` left in state loading, for the same encoder, and its record."""
         fingerprint = self._record("loading").fingerprint
         candidates = self.client.indices.get(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
         for index in sorted(candidates, reverse=True):
@@ -93,7 +93,7 @@ class OpenSearchTarget:
             except IndexMetaError:
                 continue
             if index != current and meta.state == "loading" and meta.fingerprint.id == fingerprint.id:
-                return str(index)
+                return str(index), meta
         return None
 
     @translated
@@ -109,14 +109,25 @@ class OpenSearchTarget:
             stored = IndexMeta.from_block(block, current)
             if reindex:
                 self.replaces = current
-                self.physical = self._pending_reindex(name, current) or self._create(name, with_alias=False)
+                pending = self._pending_reindex(name, current)
+                if pending is None:
+                    self.physical = self._create(name, with_alias=False)
+                else:
+                    self.physical = self._adopt(*pending)
             else:
                 check_fingerprint(stored.fingerprint, meta.fingerprint, index=name)
-                self.physical = current
-                self._set_state("loading")
+                self.physical = self._adopt(current, stored)
         self.client.indices.put_settings(
             index=self.physical, body={"index": {"refresh_interval": "-1", "number_of_replicas": 0}}
         )
+
+    def _adopt(self, physical: str, stored: IndexMeta) -> str:
+        """Load into an existing index: its mapping fixes the BM25 layout, whatever today's default is."""
+        assert self._meta is not None
+        self._meta = dataclasses.replace(self._meta, lexical=stored.lexical)
+        self.physical = physical
+        self._set_state("loading")
+        return physical
 
     def _set_state(self, state: LoadState) -> None:
         self.client.indices.put_mapping(index=self.physical, body={"_meta": meta_mapping(self._record(state))})

@@ -20,6 +20,7 @@ from hybrid.backends.opensearch.errors import translate
 from hybrid.backends.opensearch.mapping import index_body, index_meta_of
 from hybrid.backends.opensearch.queries import catalog, msearch_lines, msearch_lists, ranked_list, stored_document
 from hybrid.index_meta import IndexMeta, IndexMetaError
+from hybrid.lexical import CURRENT_LAYOUT, FIELDS_LAYOUT
 from hybrid.recipes import Fingerprint, bmretriever_spec
 from hybrid.retrieval import BM25Query, KnnQuery, RangeFilter, TermFilter
 
@@ -29,18 +30,21 @@ FINGERPRINT = Fingerprint.of(bmretriever_spec("m"), weights="w", dimension=3)
 
 def test_bm25_and_knn_bodies() -> None:
     vector = np.array([0.5, -1.0, 2.0], dtype=np.float32)
-    lines = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS), KnnQuery(vector, 60, FILTERS)])
+    lines = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS), KnnQuery(vector, 60, FILTERS)], CURRENT_LAYOUT)
     assert lines[0] == lines[2] == {"index": "idx"}
     bm25, knn = lines[1], lines[3]
     filters = [{"range": {"year": {"gte": 2015}}}, {"terms": {"journal": ["J1", "J2"]}}]
     assert bm25["size"] == 40 and bm25["docvalue_fields"] == ["doc_id"] and bm25["stored_fields"] == "_none_"
-    assert bm25["query"] == {"bool": {
+    assert bm25["query"] == {"bool": {"must": [{"match": {"body": {"query": "statins LDL"}}}], "filter": filters}}
+    # An index built before the layout was recorded keeps its own query: best field of title (x2) and text.
+    legacy = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS)], FIELDS_LAYOUT)[1]
+    assert legacy["query"] == {"bool": {
         "must": [{"multi_match": {"query": "statins LDL", "fields": ["title^2.0", "text"], "type": "best_fields"}}],
         "filter": filters}}
     # The filter sits inside the knn clause (k filtered neighbours), never around it.
     assert knn["size"] == 60 and knn["query"] == {"knn": {"vector": {
         "vector": [0.5, -1.0, 2.0], "k": 60, "filter": {"bool": {"filter": filters}}}}}
-    plain = msearch_lines("idx", [KnnQuery(vector, 5)])[1]
+    plain = msearch_lines("idx", [KnnQuery(vector, 5)], CURRENT_LAYOUT)[1]
     assert "filter" not in plain["query"]["knn"]["vector"]
 
 
@@ -59,8 +63,12 @@ def test_responses_parse_into_ranked_lists_and_documents() -> None:
 def test_index_body_follows_the_encoder() -> None:
     body = index_body(IndexMeta(FINGERPRINT, {"year": "integer"}, "loading"), IndexOptions(shards=2, replicas=0))
     assert body["settings"]["index"] == {"knn": True, "number_of_shards": 2, "number_of_replicas": 0,
-                                         "refresh_interval": "1s"}
+                                         "refresh_interval": "1s", "similarity": {"default": {
+                                             "type": "BM25", "k1": CURRENT_LAYOUT.k1, "b": CURRENT_LAYOUT.b}}}
     properties = body["mappings"]["properties"]
+    # Title and text are copied into the one field BM25 scores, all with English analysis.
+    assert properties["title"] == properties["text"] == {"type": "text", "analyzer": "english", "copy_to": "body"}
+    assert properties["body"] == {"type": "text", "analyzer": "english"}
     assert properties["vector"]["dimension"] == 3
     assert properties["vector"]["method"]["space_type"] == "innerproduct"  # BMRetriever: dot product
     assert properties["vector"]["method"]["engine"] == "lucene"
@@ -72,7 +80,11 @@ def test_index_body_follows_the_encoder() -> None:
 def test_the_index_record_round_trips_and_damage_is_named() -> None:
     meta = IndexMeta(FINGERPRINT, {"year": "integer"}, "ready", 1, "1s")
     answer = {"idx-2026": {"mappings": {"_meta": {"hybrid": meta.to_block()}}}}
-    assert index_meta_of(answer, "idx") == meta
+    assert index_meta_of(answer, "idx") == meta and meta.lexical == CURRENT_LAYOUT
+    older = meta.to_block()
+    del older["lexical"]  # written before the BM25 layout was recorded
+    assert IndexMeta.from_block(older, "idx").lexical == FIELDS_LAYOUT
+    assert FIELDS_LAYOUT.outdated and "--reindex" in FIELDS_LAYOUT.upgrade_hint("idx")
     with pytest.raises(IndexMetaError, match="'idx' was not built by hybrid"):
         index_meta_of({"idx": {"mappings": {}}}, "idx")
     damaged = meta.to_block()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from hybrid.retrieval.fusion import fuse, minmax_normalize, zscore_normalize
+from hybrid.retrieval.fusion import dbsf_normalize, fuse, minmax_normalize, zscore_normalize
 
 BM25 = [("a", 12.0), ("b", 9.0), ("c", 3.0)]
 DENSE = [("c", 0.9), ("a", 0.8), ("d", 0.5)]
@@ -59,6 +59,7 @@ def test_minmax_formula() -> None:
 def test_zero_range_guards() -> None:
     assert minmax_normalize([("a", 2.0), ("b", 2.0)]) == {"a": 1.0, "b": 1.0}
     assert zscore_normalize([("a", 2.0), ("b", 2.0)]) == {"a": 0.0, "b": 0.0}
+    assert dbsf_normalize([("a", 2.0), ("b", 2.0)]) == {"a": 0.5, "b": 0.5}
     assert fuse([[], []]) == []
 
 
@@ -73,6 +74,21 @@ def test_zscore_formula_and_missing_documents() -> None:
     assert fused["a"] == pytest.approx(z_bm25["a"] + z_dense["a"])
     assert fused["b"] == pytest.approx(z_bm25["b"] + min(z_dense.values()))  # absent from dense
     assert fused["d"] == pytest.approx(min(z_bm25.values()) + z_dense["d"])  # absent from bm25
+
+
+def test_dbsf_maps_each_list_through_mean_plus_minus_three_sigma() -> None:
+    def normalized(ranked):  # type: ignore[no-untyped-def]
+        scores = [s for _, s in ranked]
+        mean = sum(scores) / 3
+        std = math.sqrt(sum((s - mean) ** 2 for s in scores) / 3)
+        return {d: (s - (mean - 3 * std)) / (6 * std) for d, s in ranked}
+
+    bm25, dense = normalized(BM25), normalized(DENSE)
+    assert all(0 < v < 1 for v in [*bm25.values(), *dense.values()])  # three hits lie within 3 sigma
+    fused = fuse([BM25, DENSE], method="dbsf", weights=[1.0, 2.0])
+    assert _scores(fused) == pytest.approx({
+        "a": bm25["a"] + 2 * dense["a"], "b": bm25["b"], "c": bm25["c"] + 2 * dense["c"], "d": 2 * dense["d"]})
+    assert [h.doc_id for h in fused] == sorted("abcd", key=lambda d: -_scores(fused)[d])
 
 
 def test_bad_arguments() -> None:
