@@ -59,8 +59,9 @@ def test_round_trip_on_scifact(opensearch_client, index_name: str, minilm, tmp_p
     assert _ids(opensearch_client, index_name) == sorted(d.id for d in docs)
 
     mapping = opensearch_client.indices.get_mapping(index=physical)[physical]["mappings"]
-    assert mapping["properties"]["title"] == {"type": "text", "analyzer": "english"}
-    assert mapping["properties"]["text"] == {"type": "text", "analyzer": "english"}
+    for field in ("title", "text"):  # both copied into the one field BM25 scores
+        assert mapping["properties"][field] == {"type": "text", "analyzer": "english", "copy_to": ["body"]}
+    assert mapping["properties"]["body"] == {"type": "text", "analyzer": "english"}
     vector = mapping["properties"]["vector"]
     assert vector["dimension"] == 384 and vector["method"]["engine"] == "lucene"
     assert vector["method"]["space_type"] == "cosinesimil"  # MiniLM's similarity is cosine
