@@ -38,6 +38,9 @@ class IndexMeta:
     encoder_runtime: str | None = None
     # How the BM25 side is indexed and queried; a record without one predates the current layout.
     lexical: LexicalLayout = CURRENT_LAYOUT
+    # The index's default fusion, as `hybrid tune` stored it: {"config": {FusionConfig fields}, "chosen_by": …}.
+    # None: the built-in default. Kept as plain data here; ``hybrid.retrieval.request`` reads it.
+    default_fusion: Mapping[str, object] | None = None
 
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {
@@ -54,6 +57,8 @@ class IndexMeta:
             block["encoder_source"] = self.encoder_source
         if self.encoder_runtime is not None:
             block["encoder_runtime"] = self.encoder_runtime
+        if self.default_fusion is not None:
+            block["default_fusion"] = dict(self.default_fusion)
         return block
 
     @classmethod
@@ -71,8 +76,11 @@ class IndexMeta:
             refresh = block.get("refresh_interval")
             source, runtime = block.get("encoder_source"), block.get("encoder_runtime")
             lexical = LexicalLayout.from_block(block.get("lexical"))  # type: ignore[arg-type]
+            fusion = block.get("default_fusion")
+            if fusion is not None and not isinstance(fusion, Mapping):
+                raise ValueError("default_fusion is not an object")
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
                        None if refresh is None else str(refresh), None if source is None else str(source),
-                       None if runtime is None else str(runtime), lexical)
+                       None if runtime is None else str(runtime), lexical, fusion)
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

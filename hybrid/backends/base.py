@@ -4,7 +4,7 @@ options an index is created with, the index-name rule and the backend errors."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -129,6 +129,9 @@ class Backend(Protocol):
     def async_search(self, index: str) -> AsyncSearchBackend: ...
 
     def ingest_target(self) -> IngestTarget: ...
+
+    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
+        """Record the fusion searches of ``index`` use when they name none (None: the built-in default)."""
 
     def indices(self) -> list[IndexEntry]:
         """Every index built by hybrid, by the name users give (aliases)."""

@@ -11,7 +11,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from hybrid.cli import eval_cmd, ingest_cmd, mine_cmd, opensearch_cmd, search_cmd, serve_cmd, synth_cmd, train_cmd
+from hybrid.cli import (
+    eval_cmd,
+    ingest_cmd,
+    mine_cmd,
+    opensearch_cmd,
+    search_cmd,
+    serve_cmd,
+    synth_cmd,
+    train_cmd,
+    tune_cmd,
+)
 from hybrid.cli.errors import run_mapped
 
 
@@ -25,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cmd.register(sub)
     search_cmd.register(sub)
     eval_cmd.register(sub)
+    tune_cmd.register(sub)
     serve_cmd.register(sub)
     mine_cmd.register(sub)
     train_cmd.register(sub)

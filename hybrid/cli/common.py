@@ -12,6 +12,7 @@ from hybrid.retrieval.fusion import FUSION_METHODS
 
 if TYPE_CHECKING:
     from hybrid.backends.base import Backend
+    from hybrid.index_meta import IndexMeta
     from hybrid.retrieval import FusionConfig, Searcher
     from hybrid.retrieval.backend import SearchBackend
     from hybrid.settings import Settings
@@ -69,22 +70,30 @@ def _bounds(param: params.Param) -> str:
 
 
 def add_fusion_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("windows and fusion (every page of a query is cut from the same list)")
-    group.add_argument("--window", type=int, default=int(params.WINDOW.default), help=_bounds(params.WINDOW))
+    group = parser.add_argument_group("windows and fusion (every page of a query is cut from the same list; "
+                                      "flags not given come from the index's default, see `hybrid tune`)")
+    group.add_argument("--window", type=int, help=_bounds(params.WINDOW))
     group.add_argument("--bm25-window", type=int, help="the BM25 side's own window (default: --window)")
     group.add_argument("--dense-window", type=int, help="the dense side's own window (default: --window)")
-    group.add_argument("--fusion", default="rrf", choices=FUSION_METHODS, help="hybrid mode's fusion (default rrf)")
-    group.add_argument("--rank-constant", type=float, default=params.RANK_CONSTANT.default,
-                       help=_bounds(params.RANK_CONSTANT))
-    group.add_argument("--bm25-weight", type=float, default=params.WEIGHT.default, help=_bounds(params.WEIGHT))
-    group.add_argument("--dense-weight", type=float, default=params.WEIGHT.default, help=_bounds(params.WEIGHT))
+    group.add_argument("--fusion", choices=FUSION_METHODS, help="hybrid mode's fusion (default rrf)")
+    group.add_argument("--rank-constant", type=float, help=_bounds(params.RANK_CONSTANT))
+    group.add_argument("--bm25-weight", type=float, help=_bounds(params.WEIGHT))
+    group.add_argument("--dense-weight", type=float, help=_bounds(params.WEIGHT))
 
 
-def fusion_from(args: argparse.Namespace) -> FusionConfig:
-    from hybrid.retrieval import FusionConfig
+def fusion_changes(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
+    """The fusion fields the flags set (``--window`` sets both windows unless a side's own is given)."""
+    changes = {"method": args.fusion, "rank_constant": args.rank_constant, "bm25_weight": args.bm25_weight,
+               "dense_weight": args.dense_weight, "bm25_window": args.bm25_window or args.window,
+               "dense_window": args.dense_window or args.window}
+    return tuple((name, value) for name, value in changes.items() if value is not None)
 
-    return FusionConfig(args.fusion, args.rank_constant, args.bm25_window or args.window,
-                        args.dense_window or args.window, args.bm25_weight, args.dense_weight)
+
+def fusion_for(args: argparse.Namespace, meta: IndexMeta) -> FusionConfig:
+    """The fusion a command runs with: the index's default with the flags' changes."""
+    from hybrid.retrieval import SearchRequest
+
+    return SearchRequest("-", fusion_changes=fusion_changes(args)).resolved(meta.default_fusion).settled_fusion
 
 
 def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: bool) -> Searcher:

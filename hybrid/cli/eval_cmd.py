@@ -58,13 +58,14 @@ def run(args: argparse.Namespace) -> int:
 
     settings = common.settings_from(args, index=args.index, model=args.model)
     dataset = data_path(args.dataset)
-    fusion = common.fusion_from(args)
     queries, qrels = load_split(dataset, args.split)
     backend = common.backend_from(settings)
     try:
         if args.ingest and (code := _ingest_corpus(settings, backend, dataset)) != 0:
             return code
-        searcher = common.searcher_for(backend.search(settings.index), settings, with_encoder=True)
+        search = backend.search(settings.index)
+        fusion = common.fusion_for(args, search.index_meta())
+        searcher = common.searcher_for(search, settings, with_encoder=True)
         print(f"evaluating '{settings.index}' on {backend.description}: {len(queries)} {args.split} queries",
               file=sys.stderr)
         lists = collect_lists(searcher, queries, instruction=args.instruction,

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         request = SearchRequest(
             query=args.query, mode=args.mode, k=args.k, offset=args.offset,
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
-            instruction=args.instruction, explain=args.explain, fusion=common.fusion_from(args),
+            instruction=args.instruction, explain=args.explain, fusion_changes=common.fusion_changes(args),
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
         response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hybrid.retrieval import FusionConfig, Hit, RangeFilter, SearchRequest, TermFilter, params
+from hybrid.retrieval import Hit, RangeFilter, SearchRequest, TermFilter, params
 from hybrid.retrieval.fusion import FusionMethod
 from hybrid.retrieval.request import Filter
 
@@ -52,9 +52,16 @@ class FusionBody(BaseModel):
     bm25_weight: float = bounded(params.WEIGHT)
     dense_weight: float = bounded(params.WEIGHT)
 
-    def config(self) -> FusionConfig:
-        return FusionConfig(self.method, self.rank_constant, self.bm25_window or self.window,
-                            self.dense_window or self.window, self.bm25_weight, self.dense_weight)
+    def changes(self) -> tuple[tuple[str, object], ...]:
+        """The fields the client set; the rest come from the index's default fusion (see `hybrid tune`)."""
+        given = self.model_fields_set
+        changes: dict[str, object] = {name: getattr(self, name) for name in
+                                      ("method", "rank_constant", "bm25_weight", "dense_weight") if name in given}
+        for side in ("bm25_window", "dense_window"):
+            value = getattr(self, side) if side in given else (self.window if "window" in given else None)
+            if value is not None:
+                changes[side] = value
+        return tuple(changes.items())
 
 
 class SearchBody(BaseModel):
@@ -69,7 +76,7 @@ class SearchBody(BaseModel):
     instruction: str | None = Field(None, max_length=params.MAX_INSTRUCTION_CHARS,
                                     description="task name (scifact …) or free text")
     explain: bool = Field(False, description="add each hit's BM25 and dense rank and score")
-    fusion: FusionBody = Field(default_factory=FusionBody)
+    fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
 
     def to_request(self) -> SearchRequest:
         filters: list[Filter] = []
@@ -80,7 +87,7 @@ class SearchBody(BaseModel):
                 values = tuple(value) if isinstance(value, list) else (value,)
                 filters.append(TermFilter(name, values))
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
-                             self.explain, self.fusion.config())
+                             self.explain, fusion_changes=self.fusion.changes() if self.fusion else ())
 
 
 class SideScore(BaseModel):

@@ -37,6 +37,10 @@ class SearchPlan:
         return MODE_SIDES[self.request.mode]
 
     @property
+    def fusion(self) -> FusionConfig:
+        return self.request.settled_fusion
+
+    @property
     def needs_vector(self) -> bool:
         return "dense" in self.sides
 
@@ -46,11 +50,11 @@ class SearchPlan:
 
     def queries(self, vector: np.ndarray | None) -> list[SideQuery]:
         """The mode's sub-queries, in ``sides`` order, each as deep as its side's window."""
-        return side_queries(self.request.query, vector, self.request.fusion, self.sides, self.request.filters)
+        return side_queries(self.request.query, vector, self.fusion, self.sides, self.request.filters)
 
     def rank(self, lists: Sequence[RankedList]) -> list[Hit]:
         """The mode's ranked list from the backend's answers to ``queries``."""
-        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.request.fusion)
+        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.fusion)
 
     def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
         return [h.doc_id for h in page_of(ranked, self.request)]
@@ -64,7 +68,12 @@ class SearchPlan:
 
 
 def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:
-    """Validate ``request`` against the index and resolve its instruction (``BadRequestError`` if wrong)."""
+    """Settle the request's fusion against the index's default, validate it against the index and resolve
+    its instruction (``BadRequestError`` if wrong)."""
+    try:
+        request = request.resolved(meta.default_fusion)
+    except ValueError as exc:  # a damaged stored default
+        raise BadRequestError(f"the index's default fusion is unusable ({exc}); rerun `hybrid tune`") from None
     request.validate(meta.metadata_fields)
     try:
         instruction = resolve_instruction(request.instruction)

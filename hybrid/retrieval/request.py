@@ -9,10 +9,11 @@ ends past what the windows can hold is refused with the window to raise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from hybrid.documents import MetadataFields
@@ -58,6 +59,28 @@ class FusionConfig:
     bm25_weight: float = params.WEIGHT.default
     dense_weight: float = params.WEIGHT.default
 
+    def to_record(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> FusionConfig:
+        """A stored fusion (an index's default); unknown keys or bad values raise ``ValueError``."""
+        try:
+            config = cls(**record)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise ValueError(f"stored fusion settings {dict(record)}: {exc}") from None
+        problems = config.problems()
+        if problems:
+            raise ValueError("stored fusion settings: " + "; ".join(problems))
+        return config
+
+    @classmethod
+    def of_index(cls, default_fusion: Mapping[str, object] | None) -> FusionConfig:
+        """The fusion an index uses when a request names none: what `hybrid tune` stored, else the defaults."""
+        if not default_fusion:
+            return cls()
+        return cls.from_record(default_fusion["config"])  # type: ignore[arg-type]
+
     def problems(self) -> list[str]:
         out = []
         if self.method not in FUSION_METHODS:
@@ -83,7 +106,25 @@ class SearchRequest:
     filters: tuple[Filter, ...] = ()
     instruction: str | None = None
     explain: bool = False
-    fusion: FusionConfig = field(default_factory=FusionConfig)
+    # None: the index's default fusion (``FusionConfig.of_index``). ``fusion_changes`` are fields set for
+    # this request on top of it (flags, the proxy's body); ``plan_search`` folds both into ``fusion``.
+    fusion: FusionConfig | None = None
+    fusion_changes: tuple[tuple[str, object], ...] = ()
+
+    def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
+        """This request with its fusion settled against the index's default."""
+        base = self.fusion or FusionConfig.of_index(default_fusion)
+        try:
+            fusion = dataclasses.replace(base, **dict(self.fusion_changes))
+        except TypeError as exc:
+            raise BadRequestError(f"fusion: {exc}") from None
+        return dataclasses.replace(self, fusion=fusion, fusion_changes=())
+
+    @property
+    def settled_fusion(self) -> FusionConfig:
+        if self.fusion is None or self.fusion_changes:
+            raise RuntimeError("the request's fusion is not resolved against its index (plan_search does that)")
+        return self.fusion
 
     @property
     def page_end(self) -> int:
@@ -91,7 +132,7 @@ class SearchRequest:
 
     def list_capacity(self) -> int:
         """The most hits the mode's ranked list can hold: one window, or both for hybrid."""
-        fusion = self.fusion
+        fusion = self.settled_fusion
         return {"bm25": fusion.bm25_window, "dense": fusion.dense_window,
                 "hybrid": fusion.bm25_window + fusion.dense_window}[self.mode]
 
@@ -107,7 +148,7 @@ class SearchRequest:
             raise BadRequestError(f"k={self.k} is out of range {params.K.range}")
         if not params.OFFSET.contains(self.offset):
             raise BadRequestError(f"from={self.offset} is out of range {params.OFFSET.range}")
-        problems = self.fusion.problems()
+        problems = self.settled_fusion.problems()
         if problems:
             raise BadRequestError("; ".join(problems))
         self._check_page()
@@ -119,7 +160,7 @@ class SearchRequest:
             return
         end = self.page_end
         if self.mode == "hybrid":
-            sides = f"bm25 window {self.fusion.bm25_window} + dense window {self.fusion.dense_window}"
+            sides = f"bm25 window {self.settled_fusion.bm25_window} + dense window {self.settled_fusion.dense_window}"
             fix = f"raise the windows to a total of at least {end} (e.g. window {math.ceil(end / 2)} for both sides)"
         else:
             sides = f"the {self.mode} window"

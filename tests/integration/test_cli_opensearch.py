@@ -1,5 +1,6 @@
-"""The CLI against the real node: `eval --ingest` with the evaluation's own settings, `search` paging,
-and a TLS handshake against the node's plain-HTTP port."""
+"""The CLI against the real node: `eval --ingest` with the evaluation's own settings, `tune` storing the
+index's default fusion in its mapping, `search` paging, and a TLS handshake against the node's plain-HTTP
+port."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 pytestmark = pytest.mark.opensearch
 
 
-def test_eval_ingest_on_opensearch_uses_the_same_settings(opensearch_url: str, opensearch_client, index_name: str,  # type: ignore[no-untyped-def]
+def test_eval_ingest_and_tune_on_opensearch(opensearch_url: str, opensearch_client, index_name: str,  # type: ignore[no-untyped-def]
                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     model = save_tiny_gpt_neox(tmp_path / "m")
@@ -32,6 +33,20 @@ def test_eval_ingest_on_opensearch_uses_the_same_settings(opensearch_url: str, o
     assert data["backend"] == f"OpenSearch at {opensearch_url}" and data["queries"] == 60
     # The index's own encoder is found from its record: search needs no --model.
     assert main(["search", "protein gene", "--index", index_name, "--opensearch-url", opensearch_url, "--json"]) == 0
+
+    # tune stores its best in the mapping's record (the physical index behind the alias); eval then runs it.
+    assert main(["tune", "--dataset", "sample", "--index", index_name, "--opensearch-url", opensearch_url,
+                 "--out", str(tmp_path / "t.json")]) == 0
+    report = json.loads((tmp_path / "t.json").read_text())
+    record = opensearch_client.indices.get_mapping(index=physical)[physical]["mappings"]["_meta"]["hybrid"]
+    assert report["stored"] and record["default_fusion"]["config"] == report["best"]["fusion"]
+    assert main(["eval", "--dataset", "sample", "--index", index_name, "--opensearch-url", opensearch_url,
+                 "--out", str(tmp_path / "e2.json"), "--chart", str(tmp_path / "e2.png")]) == 0
+    tuned = json.loads((tmp_path / "e2.json").read_text())
+    assert tuned["metrics"]["hybrid"]["nDCG@10"] == pytest.approx(report["best"]["nDCG@10"])
+    assert main(["tune", "--dataset", "sample", "--index", index_name, "--opensearch-url", opensearch_url, "--reset"]) == 0
+    record = opensearch_client.indices.get_mapping(index=physical)[physical]["mappings"]["_meta"]["hybrid"]
+    assert "default_fusion" not in record
 
 
 def test_tls_against_the_nodes_plain_http_port(opensearch_url: str, capsys) -> None:  # type: ignore[no-untyped-def]

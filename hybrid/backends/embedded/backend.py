@@ -4,7 +4,8 @@ blocking search on worker threads (the work is numpy and SQLite, which release t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hybrid.backends.base import IndexEntry
@@ -71,6 +72,14 @@ class EmbeddedBackend:
 
     def ingest_target(self) -> EmbeddedTarget:
         return EmbeddedTarget(self.root)
+
+    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
+        """Store the index's default fusion in its record (the current generation's meta table)."""
+        generation = Generation(EmbeddedRoot(self.root).require(index))
+        try:
+            generation.set_index_meta(dataclasses.replace(generation.index_meta(index), default_fusion=default_fusion))
+        finally:
+            generation.close()
 
     def indices(self) -> list[IndexEntry]:
         out = []

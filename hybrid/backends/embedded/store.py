@@ -53,14 +53,6 @@ class Generation:
         with self._lock:
             self._db.close()
 
-    def set_meta(self, **values: object) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()]
-            )
-            self._db.execute("COMMIT")
-
     def index_meta(self, name: str) -> IndexMeta:
         """The index's record, kept as one meta row per field of ``IndexMeta.to_block``."""
         with self._lock:
@@ -68,7 +60,13 @@ class Generation:
         return IndexMeta.from_block({key: json.loads(value) for key, value in rows}, name)
 
     def set_index_meta(self, meta: IndexMeta) -> None:
-        self.set_meta(**meta.to_block())
+        """Replace the record: a field the new record leaves out (e.g. a reset default fusion) goes."""
+        rows = [(k, json.dumps(v)) for k, v in meta.to_block().items()]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM meta")
+            self._db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

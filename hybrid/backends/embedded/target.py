@@ -46,6 +46,19 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
     (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
 
 
+def kept_fusion(meta: IndexMeta, current: Generation, name: str) -> IndexMeta:
+    """A rebuild with the same encoder keeps the index's default fusion (another encoder needs tuning anew)."""
+    try:
+        stored = current.index_meta(name)
+    except IndexMetaError:
+        return meta
+    finally:
+        current.close()
+    if stored.fingerprint.id != meta.fingerprint.id:
+        return meta
+    return dataclasses.replace(meta, default_fusion=stored.default_fusion)
+
+
 class EmbeddedTarget:
     def __init__(self, root: Path) -> None:
         self.root = EmbeddedRoot(root)
@@ -86,8 +99,11 @@ class EmbeddedTarget:
             except IndexMetaError as exc:
                 raise BackendError(f"{exc}; re-ingest with --reindex") from None
             check_fingerprint(stored.fingerprint, fingerprint, index=name)
-            meta = dataclasses.replace(meta, lexical=stored.lexical)  # appending keeps the index's BM25 layout
+            # Appending keeps the index's BM25 layout and its default fusion.
+            meta = dataclasses.replace(meta, lexical=stored.lexical, default_fusion=stored.default_fusion)
         else:
+            if current is not None:
+                meta = kept_fusion(meta, Generation(current), name)
             folder = (self._pending(name, current, fingerprint) if reindex else None) or self.root.new_generation(name)
             self.generation = Generation(folder)
             self.replaces = current if reindex else None

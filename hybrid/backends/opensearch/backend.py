@@ -3,11 +3,14 @@ ingest and training; the async one for the proxy), the index catalog, readiness.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from hybrid.backends.base import IndexEntry, check_index_name
 from hybrid.backends.opensearch.client import make_async_client, make_client, public_url
 from hybrid.backends.opensearch.errors import translated
+from hybrid.backends.opensearch.mapping import index_meta_of, meta_mapping
 from hybrid.backends.opensearch.queries import catalog, entries
 
 if TYPE_CHECKING:
@@ -65,6 +68,14 @@ class OpenSearchBackend:
         from hybrid.backends.opensearch.target import OpenSearchTarget
 
         return OpenSearchTarget(self.client)
+
+    @translated
+    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
+        """Store the index's default fusion in its record (the physical index behind the alias)."""
+        answer = self.client.indices.get_mapping(index=check_index_name(index))
+        physical = next(iter(answer))
+        meta = dataclasses.replace(index_meta_of(answer, index), default_fusion=default_fusion)
+        self.client.indices.put_mapping(index=physical, body={"_meta": meta_mapping(meta)})
 
     @translated
     def indices(self) -> list[IndexEntry]:

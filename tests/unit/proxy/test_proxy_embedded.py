@@ -120,3 +120,28 @@ def test_cors_allows_only_the_configured_origins(api: TestClient) -> None:
     assert "access-control-allow-origin" not in other.headers
     simple = api.post("/v1/search", json={"query": QUERY, "mode": "bm25"}, headers={"Origin": "http://app.example"})
     assert simple.headers["access-control-allow-origin"] == "http://app.example"
+
+
+def test_fusion_fields_left_out_come_from_the_indexs_default(root: Path) -> None:
+    from hybrid.backends.embedded.backend import EmbeddedBackend
+    from hybrid.retrieval import FusionConfig
+
+    stored = FusionConfig("dbsf", 60, 50, 50, 1.0, 0.5)
+    backend = EmbeddedBackend(root / "idx")
+    backend.set_default_fusion("second", {"config": stored.to_record(), "chosen_by": "test"})
+    settings = load_settings(embedded_dir=root / "idx", index="second")
+    spelled = {"method": "dbsf", "window": 50, "bm25_weight": 1.0, "dense_weight": 0.5}
+
+    def hits(fusion: dict[str, object] | None) -> list[tuple[str, float]]:
+        body: dict[str, object] = {"query": QUERY, "k": 20, **({"fusion": fusion} if fusion is not None else {})}
+        response = client.post("/v1/search", json=body)
+        assert response.status_code == 200, response.text
+        return [(h["id"], h["score"]) for h in response.json()["hits"]]
+
+    try:
+        with TestClient(create_app(settings)) as client:
+            assert hits(None) == hits(spelled) != hits({"method": "rrf", "window": 100, "dense_weight": 1.0})
+            assert hits({"dense_weight": 2.0}) == hits({**spelled, "dense_weight": 2.0})  # one field changed
+    finally:
+        backend.set_default_fusion("second", None)
+        backend.close()
