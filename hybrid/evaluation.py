@@ -18,7 +18,7 @@ from pathlib import Path
 from hybrid.beir import Qrels, load_qrels, load_queries
 from hybrid.metrics import DEFAULT_MEASURES, evaluate
 from hybrid.retrieval.fusion import RankedList
-from hybrid.retrieval.pipeline import rank_hits, side_queries
+from hybrid.retrieval.pipeline import rank_hits, reliability_of, side_queries
 from hybrid.retrieval.request import MODES, BadRequestError, FusionConfig, Mode
 from hybrid.retrieval.searcher import Searcher
 from hybrid.retrieval.types import SIDES, Side
@@ -32,6 +32,7 @@ class SideLists:
     """Per query id: each side's ranked list, as deep as it was retrieved."""
 
     lists: dict[str, dict[Side, RankedList]]
+    reliability: tuple[float, float] = (1.0, 1.0)  # the index's calibration weights (adaptive fusion)
 
 
 def retrieval_windows(fusion: FusionConfig, *, sweep: bool) -> FusionConfig:
@@ -56,14 +57,14 @@ def collect_lists(searcher: Searcher, queries: dict[str, str], *, instruction: s
         answers = searcher.backend.retrieve(subqueries)
         for i, qid in enumerate(chunk):
             out[qid] = dict(zip(SIDES, answers[2 * i : 2 * i + 2]))
-    return SideLists(out)
+    return SideLists(out, reliability_of(searcher.backend.index_meta()))
 
 
 def mode_run(lists: SideLists, mode: Mode, fusion: FusionConfig, depth: int = EVAL_DEPTH) -> dict[str, dict[str, float]]:
     """``{query id: {doc id: score}}`` of one mode; the score is ``depth - rank + 1`` (order, not magnitude)."""
     out: dict[str, dict[str, float]] = {}
     for qid, sides in lists.lists.items():
-        ranked = rank_hits(mode, sides, fusion)[:depth]
+        ranked = rank_hits(mode, sides, fusion, lists.reliability)[:depth]
         out[qid] = {hit.doc_id: float(depth - hit.rank + 1) for hit in ranked}
     return out
 
@@ -90,6 +91,7 @@ def sweep_grid() -> list[FusionConfig]:
             for k, window, (bw, dw) in itertools.product([10, 30, 60, 100], SWEEP_WINDOWS, weights)]
     grid += [FusionConfig(method, 60, window, window, bw, dw)
              for method, window, (bw, dw) in itertools.product(["minmax", "zscore", "dbsf"], SWEEP_WINDOWS[1:], weights)]
+    grid += [FusionConfig("adaptive", 60, window, window, 1.0, 1.0) for window in SWEEP_WINDOWS[1:]]
     return grid
 
 

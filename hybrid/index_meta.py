@@ -41,6 +41,8 @@ class IndexMeta:
     # The index's default fusion, as `hybrid tune` stored it: {"config": {FusionConfig fields}, "chosen_by": …}.
     # None: the built-in default. Kept as plain data here; ``hybrid.retrieval.request`` reads it.
     default_fusion: Mapping[str, object] | None = None
+    # Each side's self-hit rate on pseudo-queries (``hybrid.retrieval.calibration``): adaptive fusion's weights.
+    calibration: Mapping[str, object] | None = None
 
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {
@@ -59,6 +61,8 @@ class IndexMeta:
             block["encoder_runtime"] = self.encoder_runtime
         if self.default_fusion is not None:
             block["default_fusion"] = dict(self.default_fusion)
+        if self.calibration is not None:
+            block["calibration"] = dict(self.calibration)
         return block
 
     @classmethod
@@ -76,11 +80,12 @@ class IndexMeta:
             refresh = block.get("refresh_interval")
             source, runtime = block.get("encoder_source"), block.get("encoder_runtime")
             lexical = LexicalLayout.from_block(block.get("lexical"))  # type: ignore[arg-type]
-            fusion = block.get("default_fusion")
-            if fusion is not None and not isinstance(fusion, Mapping):
-                raise ValueError("default_fusion is not an object")
+            fusion, calibration = block.get("default_fusion"), block.get("calibration")
+            for name, value in (("default_fusion", fusion), ("calibration", calibration)):
+                if value is not None and not isinstance(value, Mapping):
+                    raise ValueError(f"{name} is not an object")
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
                        None if refresh is None else str(refresh), None if source is None else str(source),
-                       None if runtime is None else str(runtime), lexical, fusion)
+                       None if runtime is None else str(runtime), lexical, fusion, calibration)
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

@@ -11,6 +11,7 @@ from hybrid.ingest.pipeline import IngestOptions, IngestSummary, run_ingest
 from hybrid.ingest.sources import Source
 
 if TYPE_CHECKING:
+    from hybrid.encoders import Encoder
     from hybrid.encoders.device import Precision
 
 
@@ -36,7 +37,26 @@ def ingest_source(
     encoder = load_encoder(model, device=device, precision=precision)
     target = backend.ingest_target()
     try:
-        return run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=rejects_path,
-                          metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
+        summary = run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=rejects_path,
+                             metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
     finally:
         target.close()
+    recalibrate(backend, index, encoder, changed=summary.indexed > 0)
+    return summary
+
+
+def recalibrate(backend: Backend, index: str, encoder: Encoder, *, changed: bool) -> None:
+    """Measure both sides of the index on pseudo-queries (adaptive fusion's weights) when its documents
+    changed or it was never measured; the result goes into the index's record."""
+    from hybrid.retrieval import Searcher
+    from hybrid.retrieval.calibration import calibrate
+
+    search = backend.search(index)
+    try:
+        if not changed and search.index_meta().calibration is not None:
+            return
+        calibration = calibrate(Searcher(search, encoder))
+    finally:
+        search.close()
+    if calibration is not None:
+        backend.update_record(index, {"calibration": calibration.to_record()})

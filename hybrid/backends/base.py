@@ -130,8 +130,8 @@ class Backend(Protocol):
 
     def ingest_target(self) -> IngestTarget: ...
 
-    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
-        """Record the fusion searches of ``index`` use when they name none (None: the built-in default)."""
+    def update_record(self, index: str, changes: Mapping[str, object]) -> None:
+        """Change fields of the index's record (``IndexMeta`` field names: ``default_fusion``, ``calibration``)."""
 
     def indices(self) -> list[IndexEntry]:
         """Every index built by hybrid, by the name users give (aliases)."""

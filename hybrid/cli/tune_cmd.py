@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     backend = common.backend_from(settings)
     try:
         if args.reset:
-            backend.set_default_fusion(settings.index, None)
+            backend.update_record(settings.index, {"default_fusion": None})
             print(f"'{settings.index}': default fusion reset to the built-in one", file=sys.stderr)
             return 0
         dataset = data_path(args.dataset)
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         store = after > before and not args.dry_run
         if store:
             chosen_by = f"hybrid tune on {dataset.name} {args.split} ({len(queries)} queries): {MEASURE} {before:.4f} -> {after:.4f}"
-            backend.set_default_fusion(settings.index, {"config": best.to_record(), "chosen_by": chosen_by})
+            backend.update_record(settings.index, {"default_fusion": {"config": best.to_record(), "chosen_by": chosen_by}})
         where = backend.description
     finally:
         backend.close()

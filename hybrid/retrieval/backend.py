@@ -31,6 +31,9 @@ class SearchBackend(Protocol):
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:
         """Every document (id order on the embedded index, scroll order on OpenSearch); for training data."""
 
+    def sample(self, size: int, seed: int) -> list[tuple[str, StoredDocument]]:
+        """Up to ``size`` documents drawn at random (the same ones for the same seed and index)."""
+
     def count(self) -> int: ...
 
     def close(self) -> None: ...

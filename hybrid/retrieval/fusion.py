@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 RankedList = Sequence[tuple[str, float]]
-FusionMethod = Literal["rrf", "minmax", "zscore", "dbsf"]
-FUSION_METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore", "dbsf")
+# "adaptive" is DBSF with each side's weight scaled by the index's calibration (the search pipeline
+# resolves it: ``hybrid.retrieval.calibration``); ``fuse`` itself takes the four methods above it.
+FusionMethod = Literal["rrf", "minmax", "zscore", "dbsf", "adaptive"]
+FUSION_METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore", "dbsf", "adaptive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import numpy as np
 from hybrid.index_meta import IndexMeta
 from hybrid.recipes import check_fingerprint, resolve_instruction
 from hybrid.recipes.fingerprint import Fingerprint
+from hybrid.retrieval.calibration import Calibration
 from hybrid.retrieval.fusion import RankedList, fuse
 from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
 from hybrid.retrieval.types import SIDES, BM25Query, Hit, KnnQuery, SearchResponse, Side, SideQuery, StoredDocument
@@ -54,7 +55,7 @@ class SearchPlan:
 
     def rank(self, lists: Sequence[RankedList]) -> list[Hit]:
         """The mode's ranked list from the backend's answers to ``queries``."""
-        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.fusion)
+        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.fusion, reliability_of(self.meta))
 
     def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
         return [h.doc_id for h in page_of(ranked, self.request)]
@@ -103,10 +104,14 @@ def single_hits(ranked: RankedList, side: Side) -> list[Hit]:
     return hits
 
 
-def fused_hits(bm25: RankedList, dense: RankedList, fusion: FusionConfig) -> list[Hit]:
-    """Fuse the two sides' lists into ranked hits that carry each side's rank and score."""
-    fused = fuse([bm25, dense], method=fusion.method, k=fusion.rank_constant,
-                 weights=[fusion.bm25_weight, fusion.dense_weight])
+def fused_hits(bm25: RankedList, dense: RankedList, fusion: FusionConfig,
+               reliability: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+    """Fuse the two sides' lists into ranked hits that carry each side's rank and score. ``adaptive`` is
+    DBSF with the side weights scaled by the index's ``reliability`` (calibration weights)."""
+    method, weights = fusion.method, [fusion.bm25_weight, fusion.dense_weight]
+    if method == "adaptive":
+        method, weights = "dbsf", [w * r for w, r in zip(weights, reliability)]
+    fused = fuse([bm25, dense], method=method, k=fusion.rank_constant, weights=weights)
     hits = []
     for rank, f in enumerate(fused, start=1):
         found_by = tuple(side for side, r in zip(SIDES, f.ranks) if r is not None)
@@ -114,13 +119,20 @@ def fused_hits(bm25: RankedList, dense: RankedList, fusion: FusionConfig) -> lis
     return hits
 
 
-def rank_hits(mode: Mode, lists: Mapping[Side, RankedList], fusion: FusionConfig) -> list[Hit]:
+def reliability_of(meta: IndexMeta) -> tuple[float, float]:
+    """The index's calibration weights (bm25, dense); 1, 1 for an index never calibrated."""
+    calibration = Calibration.from_record(meta.calibration)
+    return (1.0, 1.0) if calibration is None else calibration.weights()
+
+
+def rank_hits(mode: Mode, lists: Mapping[Side, RankedList], fusion: FusionConfig,
+              reliability: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
     """The one mode dispatch: a side's list as it is, or both fused. Each list is cut to its window,
     so lists retrieved deeper (evaluation sweeps) rank exactly as a search with these windows would."""
     windows = {"bm25": fusion.bm25_window, "dense": fusion.dense_window}
     cut = {side: ranked[: windows[side]] for side, ranked in lists.items()}
     if mode == "hybrid":
-        return fused_hits(cut["bm25"], cut["dense"], fusion)
+        return fused_hits(cut["bm25"], cut["dense"], fusion, reliability)
     return single_hits(cut[mode], mode)
 
 

@@ -28,6 +28,9 @@ def test_eval_ingest_and_tune_on_opensearch(opensearch_url: str, opensearch_clie
     physical = next(iter(opensearch_client.indices.get_alias(name=index_name)))
     record = opensearch_client.indices.get_mapping(index=physical)[physical]["mappings"]["_meta"]["hybrid"]
     assert record["encoder_source"] == str(model) and record["fingerprint"]["model_id"] == "m"
+    # Ingest calibrated both sides on pseudo-queries from a random sample the node drew (random_score).
+    calibration = record["calibration"]
+    assert calibration["queries"] >= 100 and calibration["bm25_self_hit"] > 0.9 > calibration["dense_self_hit"]
     assert opensearch_client.count(index=index_name)["count"] == 400
     data = json.loads((tmp_path / "e.json").read_text())
     assert data["backend"] == f"OpenSearch at {opensearch_url}" and data["queries"] == 60

@@ -95,12 +95,28 @@ def test_tune_stores_the_best_fusion_and_search_and_eval_use_it(sample_index: Pa
     assert _eval(folder) == pytest.approx(before["nDCG@10"])
 
 
+def test_ingest_calibrates_and_adaptive_fusion_follows_bm25_when_the_encoder_finds_nothing(sample_index: Path) -> None:
+    """The random encoder finds almost no document from its own title; BM25 finds nearly all. Adaptive
+    fusion then ranks within 0.01 nDCG@10 of BM25 alone, where equal-weight RRF falls far below it."""
+    from hybrid.retrieval.calibration import Calibration
+
+    calibration = Calibration.from_record(_meta(sample_index).calibration)
+    assert calibration is not None and calibration.queries >= 100
+    assert calibration.bm25 > 0.9 and calibration.dense < 0.2
+    out = sample_index / "modes.json"
+    assert main(["eval", "--dataset", "sample", "--index", "t", "--embedded-dir", str(sample_index / "idx"), "--fusion",
+                 "adaptive", "--out", str(out), "--chart", str(sample_index / "m.png")]) == 0
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["hybrid"]["nDCG@10"] >= metrics["bm25"]["nDCG@10"] - 0.01
+    assert _eval(sample_index, *_flags(FusionConfig())) < metrics["bm25"]["nDCG@10"] - 0.1  # plain RRF
+
+
 def test_a_rebuild_keeps_the_default_only_with_the_same_encoder(sample_index: Path) -> None:
     folder = sample_index
     stored = {"config": FusionConfig("zscore", 60, 50, 50, 1.0, 0.5).to_record(), "chosen_by": "test"}
     backend = EmbeddedBackend(folder / "idx")
     try:
-        backend.set_default_fusion("t", stored)
+        backend.update_record("t", {"default_fusion": stored})
     finally:
         backend.close()
 

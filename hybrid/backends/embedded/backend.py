@@ -73,11 +73,11 @@ class EmbeddedBackend:
     def ingest_target(self) -> EmbeddedTarget:
         return EmbeddedTarget(self.root)
 
-    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
-        """Store the index's default fusion in its record (the current generation's meta table)."""
+    def update_record(self, index: str, changes: Mapping[str, object]) -> None:
+        """Change fields of the index's record (the current generation's meta table)."""
         generation = Generation(EmbeddedRoot(self.root).require(index))
         try:
-            generation.set_index_meta(dataclasses.replace(generation.index_meta(index), default_fusion=default_fusion))
+            generation.set_index_meta(dataclasses.replace(generation.index_meta(index), **changes))
         finally:
             generation.close()
 

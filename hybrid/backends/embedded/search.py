@@ -4,6 +4,7 @@ filters applied before ranking on both sides."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -122,6 +123,11 @@ class EmbeddedSearch:
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:
         for doc_id, title, text, metadata, _vector in self.generation.iter_rows():
             yield doc_id, StoredDocument(title, text, json.loads(metadata))
+
+    def sample(self, size: int, seed: int) -> list[tuple[str, StoredDocument]]:
+        chosen = random.Random(seed).sample(self.ids, min(size, len(self.ids)))
+        found = self.fetch(chosen)
+        return [(doc_id, found[doc_id]) for doc_id in chosen if doc_id in found]
 
     def count(self) -> int:
         return len(self.ids)

@@ -99,8 +99,9 @@ class EmbeddedTarget:
             except IndexMetaError as exc:
                 raise BackendError(f"{exc}; re-ingest with --reindex") from None
             check_fingerprint(stored.fingerprint, fingerprint, index=name)
-            # Appending keeps the index's BM25 layout and its default fusion.
-            meta = dataclasses.replace(meta, lexical=stored.lexical, default_fusion=stored.default_fusion)
+            # Appending keeps the index's BM25 layout, default fusion and calibration (redone if documents change).
+            meta = dataclasses.replace(meta, lexical=stored.lexical, default_fusion=stored.default_fusion,
+                                       calibration=stored.calibration)
         else:
             if current is not None:
                 meta = kept_fusion(meta, Generation(current), name)

@@ -70,11 +70,11 @@ class OpenSearchBackend:
         return OpenSearchTarget(self.client)
 
     @translated
-    def set_default_fusion(self, index: str, default_fusion: Mapping[str, object] | None) -> None:
-        """Store the index's default fusion in its record (the physical index behind the alias)."""
+    def update_record(self, index: str, changes: Mapping[str, object]) -> None:
+        """Change fields of the index's record (the physical index behind the alias)."""
         answer = self.client.indices.get_mapping(index=check_index_name(index))
         physical = next(iter(answer))
-        meta = dataclasses.replace(index_meta_of(answer, index), default_fusion=default_fusion)
+        meta = dataclasses.replace(index_meta_of(answer, index), **changes)
         self.client.indices.put_mapping(index=physical, body={"_meta": meta_mapping(meta)})
 
     @translated

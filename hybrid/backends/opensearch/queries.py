@@ -57,6 +57,12 @@ def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[s
     return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
 
 
+def sample_body(size: int, seed: int) -> dict[str, object]:
+    """``size`` documents in a random order fixed by ``seed`` (``random_score`` over ``_seq_no``)."""
+    return {"size": size, "query": {"function_score": {"query": {"match_all": {}},
+                                                       "random_score": {"seed": seed, "field": "_seq_no"}}}}
+
+
 def query_body(query: SideQuery, layout: LexicalLayout) -> dict[str, object]:
     if isinstance(query, BM25Query):
         return bm25_body(query.text, query.size, query.filters, layout)

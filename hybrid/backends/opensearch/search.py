@@ -12,6 +12,7 @@ from hybrid.backends.opensearch.queries import (
     FETCH_EXCLUDES,
     msearch_lines,
     msearch_lists,
+    sample_body,
     stored_document,
     stored_documents,
 )
@@ -52,6 +53,11 @@ class OpenSearchSearch(IndexHandle):
         for hit in scan(self.client, index=self.index, query={"query": {"match_all": {}}}, size=500,
                         _source_excludes=FETCH_EXCLUDES, preserve_order=False):
             yield hit["_id"], stored_document(hit["_source"])
+
+    @translated
+    def sample(self, size: int, seed: int) -> list[tuple[str, StoredDocument]]:
+        response = self.client.search(index=self.index, body=sample_body(size, seed), _source_excludes=FETCH_EXCLUDES)
+        return [(hit["_id"], stored_document(hit["_source"])) for hit in response["hits"]["hits"]]
 
     @translated
     def count(self) -> int:

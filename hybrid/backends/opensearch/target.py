@@ -127,7 +127,8 @@ class OpenSearchTarget:
         """Load into an existing index: its mapping fixes the BM25 layout, whatever today's default is, and
         its default fusion stays."""
         assert self._meta is not None
-        self._meta = dataclasses.replace(self._meta, lexical=stored.lexical, default_fusion=stored.default_fusion)
+        self._meta = dataclasses.replace(self._meta, lexical=stored.lexical, default_fusion=stored.default_fusion,
+                                         calibration=stored.calibration)
         self.physical = physical
         self._set_state("loading")
         return physical

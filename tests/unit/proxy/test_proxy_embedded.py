@@ -128,7 +128,7 @@ def test_fusion_fields_left_out_come_from_the_indexs_default(root: Path) -> None
 
     stored = FusionConfig("dbsf", 60, 50, 50, 1.0, 0.5)
     backend = EmbeddedBackend(root / "idx")
-    backend.set_default_fusion("second", {"config": stored.to_record(), "chosen_by": "test"})
+    backend.update_record("second", {"default_fusion": {"config": stored.to_record(), "chosen_by": "test"}})
     settings = load_settings(embedded_dir=root / "idx", index="second")
     spelled = {"method": "dbsf", "window": 50, "bm25_weight": 1.0, "dense_weight": 0.5}
 
@@ -143,5 +143,5 @@ def test_fusion_fields_left_out_come_from_the_indexs_default(root: Path) -> None
             assert hits(None) == hits(spelled) != hits({"method": "rrf", "window": 100, "dense_weight": 1.0})
             assert hits({"dense_weight": 2.0}) == hits({**spelled, "dense_weight": 2.0})  # one field changed
     finally:
-        backend.set_default_fusion("second", None)
+        backend.update_record("second", {"default_fusion": None})
         backend.close()
