@@ -75,7 +75,7 @@ def add_fusion_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--window", type=int, help=_bounds(params.WINDOW))
     group.add_argument("--bm25-window", type=int, help="the BM25 side's own window (default: --window)")
     group.add_argument("--dense-window", type=int, help="the dense side's own window (default: --window)")
-    group.add_argument("--fusion", choices=FUSION_METHODS, help="hybrid mode's fusion (default rrf)")
+    group.add_argument("--fusion", choices=FUSION_METHODS, help="hybrid mode's fusion (default adaptive: DBSF weighted by the index's calibration)")
     group.add_argument("--rank-constant", type=float, help=_bounds(params.RANK_CONSTANT))
     group.add_argument("--bm25-weight", type=float, help=_bounds(params.WEIGHT))
     group.add_argument("--dense-weight", type=float, help=_bounds(params.WEIGHT))

@@ -44,7 +44,7 @@ FilterValue = str | int | list[str | int] | RangeBody
 
 class FusionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    method: FusionMethod = "rrf"
+    method: FusionMethod = "adaptive"
     rank_constant: float = bounded(params.RANK_CONSTANT)
     window: int = bounded(params.WINDOW, integer=True, description=f"{params.WINDOW.help} (both sides)")
     bm25_window: int | None = optional_window("BM25")

@@ -52,7 +52,7 @@ Filter = TermFilter | RangeFilter
 class FusionConfig:
     """How deep each side goes and how the two are fused (defaults and limits: ``params``)."""
 
-    method: FusionMethod = "rrf"
+    method: FusionMethod = "adaptive"
     rank_constant: float = params.RANK_CONSTANT.default
     bm25_window: int = int(params.WINDOW.default)
     dense_window: int = int(params.WINDOW.default)

@@ -51,7 +51,7 @@ def test_bm25_search_is_the_librarys(demo: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_hybrid_scores_are_rrf_of_the_shown_ranks(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _json(capsys, ["search", QUERY, *_flags(demo), "--k", "10", "--rank-constant", "20", "--dense-weight", "2"])
+    out = _json(capsys, ["search", QUERY, *_flags(demo), "--k", "10", "--fusion", "rrf", "--rank-constant", "20", "--dense-weight", "2"])
     assert [h["rank"] for h in out["hits"]] == list(range(1, 11))
     for hit in out["hits"]:
         expected = 0.0

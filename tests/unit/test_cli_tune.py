@@ -51,17 +51,25 @@ def test_a_test_split_is_refused(capsys) -> None:  # type: ignore[no-untyped-def
     assert "refusing to tune on a split named 'test'" in capsys.readouterr().err
 
 
+RRF = FusionConfig("rrf")
+
+
 def test_tune_stores_the_best_fusion_and_search_and_eval_use_it(sample_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     folder = sample_index
+    backend = EmbeddedBackend(folder / "idx")  # an earlier choice of plain RRF, which tune should improve on
+    try:
+        backend.update_record("t", {"default_fusion": {"config": RRF.to_record(), "chosen_by": "by hand"}})
+    finally:
+        backend.close()
     report_path = folder / "tune.json"
     assert main(["tune", "--dataset", "sample", "--index", "t", "--embedded-dir", str(folder / "idx"),
                  "--out", str(report_path)]) == 0
     report = json.loads(report_path.read_text())
     before, best = report["before"], report["best"]
-    assert before["fusion"] == FusionConfig().to_record()  # nothing stored yet: the built-in default
+    assert before["fusion"] == RRF.to_record()  # the stored default is what tune starts from
     grid = [row["nDCG@10"] for row in report["grid"]]
     assert best["nDCG@10"] == max(grid) and grid == sorted(grid, reverse=True)
-    # With a random dense side the built-in equal-weight RRF is not the best the grid holds.
+    # With a random dense side equal-weight RRF is not the best the grid holds.
     assert best["nDCG@10"] > before["nDCG@10"] and report["stored"]
     assert "stored as the index's default" in capsys.readouterr().out
     meta = _meta(folder)
@@ -71,7 +79,7 @@ def test_tune_stores_the_best_fusion_and_search_and_eval_use_it(sample_index: Pa
 
     # eval without flags runs the stored fusion (the value tune measured); flags bring back the old one.
     assert _eval(folder) == pytest.approx(best["nDCG@10"])
-    assert _eval(folder, *_flags(FusionConfig())) == pytest.approx(before["nDCG@10"])
+    assert _eval(folder, *_flags(RRF)) == pytest.approx(before["nDCG@10"])
 
     # search without flags == search with the stored settings spelled out; one flag changes one field.
     def hits(*flags: str) -> list[tuple[str, float]]:
@@ -92,7 +100,7 @@ def test_tune_stores_the_best_fusion_and_search_and_eval_use_it(sample_index: Pa
     assert _meta(folder).default_fusion == meta.default_fusion
     assert main(["tune", "--dataset", "sample", "--index", "t", "--embedded-dir", str(folder / "idx"), "--reset"]) == 0
     assert _meta(folder).default_fusion is None
-    assert _eval(folder) == pytest.approx(before["nDCG@10"])
+    assert _eval(folder) == pytest.approx(_eval(folder, *_flags(FusionConfig())))  # the built-in default again
 
 
 def test_ingest_calibrates_and_adaptive_fusion_follows_bm25_when_the_encoder_finds_nothing(sample_index: Path) -> None:
@@ -108,7 +116,7 @@ def test_ingest_calibrates_and_adaptive_fusion_follows_bm25_when_the_encoder_fin
                  "adaptive", "--out", str(out), "--chart", str(sample_index / "m.png")]) == 0
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["hybrid"]["nDCG@10"] >= metrics["bm25"]["nDCG@10"] - 0.01
-    assert _eval(sample_index, *_flags(FusionConfig())) < metrics["bm25"]["nDCG@10"] - 0.1  # plain RRF
+    assert _eval(sample_index, *_flags(RRF)) < metrics["bm25"]["nDCG@10"] - 0.1  # plain RRF
 
 
 def test_a_rebuild_keeps_the_default_only_with_the_same_encoder(sample_index: Path) -> None:

@@ -61,7 +61,7 @@ def test_explain_adds_each_sides_rank_and_score(api: TestClient) -> None:
     plain = api.post("/v1/search", json={"query": QUERY, "k": 5}).json()["hits"]
     assert all("bm25" not in h and "dense" not in h for h in plain)
     explained = api.post("/v1/search", json={"query": QUERY, "k": 5, "explain": True,
-                                             "fusion": {"rank_constant": 10}}).json()["hits"]
+                                             "fusion": {"method": "rrf", "rank_constant": 10}}).json()["hits"]
     for hit in explained:
         sides = [hit[s] for s in ("bm25", "dense") if s in hit]
         assert hit["score"] == pytest.approx(sum(1 / (10 + side["rank"]) for side in sides))

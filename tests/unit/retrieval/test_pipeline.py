@@ -37,7 +37,7 @@ def test_single_modes_keep_their_side_as_it_is() -> None:
 
 
 def test_hybrid_is_rrf_of_both_sides_cut_to_their_windows() -> None:
-    fusion = FusionConfig(bm25_window=3, dense_window=2, rank_constant=10)
+    fusion = FusionConfig("rrf", bm25_window=3, dense_window=2, rank_constant=10)
     hits = rank_hits("hybrid", {"bm25": BM25, "dense": DENSE}, fusion)
     expected = {
         "a": 1 / (10 + 1),  # dense rank 3 is past the dense window of 2
