@@ -49,7 +49,7 @@ def test_search_modes(api: TestClient, mode: str) -> None:
 
 def test_filters_paging_and_explain(api: TestClient) -> None:
     body = {"query": "cancer genetics", "k": 10, "filters": {"year": {"gte": 2015}, "journal": ["J1", "J2"]},
-            "explain": True}
+            "explain": True, "fusion": {"method": "rrf"}}
     first = api.post("/v1/search", json=body).json()
     second = api.post("/v1/search", json={**body, "from": 10}).json()
     hits = first["hits"] + second["hits"]

@@ -85,7 +85,7 @@ def test_explain_matches_single_modes(searchers) -> None:  # type: ignore[no-unt
     searcher = searchers["opensearch"]
     bm25 = {h.doc_id: h for h in searcher.search(SearchRequest(QUERY, mode="bm25", k=100)).hits}
     dense = {h.doc_id: h for h in searcher.search(SearchRequest(QUERY, mode="dense", k=100)).hits}
-    hybrid = searcher.search(SearchRequest(QUERY, mode="hybrid", k=10, explain=True)).hits
+    hybrid = searcher.search(SearchRequest(QUERY, mode="hybrid", k=10, explain=True, fusion=FusionConfig("rrf"))).hits
     for hit in hybrid:
         expected = 0.0
         if hit.bm25_rank is not None:
@@ -164,7 +164,7 @@ def test_per_shard_rrf_simulation_differs_from_our_global_ranks(searchers, opens
     differing = 0
     queries = list(load_queries(sample_dir()).values())[:20]
     for query, vector in zip(queries, minilm.encode_queries(queries)):
-        ours = [h.doc_id for h in searcher.search(SearchRequest(query, k=10)).hits]
+        ours = [h.doc_id for h in searcher.search(SearchRequest(query, k=10, fusion=FusionConfig("rrf"))).hits]
         bm25, dense = searcher.backend.retrieve([BM25Query(query, 100), KnnQuery(vector, 100)])
         assert ours == [h.doc_id for h in fuse([bm25, dense], k=60)[:10]]  # global ranks
         theirs = [doc_id for doc_id, _ in per_shard_rrf(opensearch_client, searcher.index, query, vector, 10,
