@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from hybrid.cli import common
@@ -58,6 +59,7 @@ def response_json(response) -> dict[str, object]:  # type: ignore[no-untyped-def
     return {
         "index": response.index, "mode": response.mode, "offset": response.offset,
         "candidates": response.candidates, "took_ms": round(response.took_ms, 1),
+        "fusion": None if response.fusion is None else dataclasses.asdict(response.fusion),
         "hits": [{**h._asdict(), "metadata": dict(h.metadata)} for h in response.hits],
     }
 
@@ -69,14 +71,23 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-def]
     print(f"{response.mode} search on '{response.index}': hits {response.offset + 1}-{response.offset + len(response.hits)} "
           f"of {response.candidates} ranked in {response.took_ms:.0f} ms")
+    fused = explain and response.fusion is not None
+    if fused:
+        f = response.fusion
+        print(f"fusion: {f.method}, weights bm25 {f.bm25_weight:.3g} / dense {f.dense_weight:.3g}; "
+              "norm = each side's value before its weight")
     header = f"{'#':>4}  {'id':<12} {'score':>8}  {'found by':<10}"
     if explain:
         header += f" {'bm25 rank':>9} {'bm25':>8} {'dense rank':>10} {'dense':>7}"
+    if fused:
+        header += f" {'bm25 norm':>9} {'dense norm':>10}"
     print(header + "  title")
     for hit in response.hits:
         line = f"{hit.rank:>4}  {hit.doc_id[:12]:<12} {_fmt(hit.score):>8}  {'+'.join(hit.found_by):<10}"
         if explain:
             line += (f" {hit.bm25_rank or '-':>9} {_fmt(hit.bm25_score, 3):>8} "
                      f"{hit.dense_rank or '-':>10} {_fmt(hit.dense_score, 3):>7}")
+        if fused:
+            line += f" {_fmt(hit.bm25_norm, 3):>9} {_fmt(hit.dense_norm, 3):>10}"
         title = hit.title or hit.text
         print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")

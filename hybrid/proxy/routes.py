@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from hybrid.backends.base import INDEX_NAME_PATTERN, IndexNotFoundError
 from hybrid.proxy.deps import State, require_api_key
-from hybrid.proxy.schemas import DocumentBody, HitBody, IndexInfo, Problem, SearchBody, SearchResult
+from hybrid.proxy.schemas import DocumentBody, FusionApplied, HitBody, IndexInfo, Problem, SearchBody, SearchResult
 
 ERRORS = {
     400: {"model": Problem, "description": "a valid body this search cannot answer (the detail says why)"},
@@ -36,6 +37,8 @@ async def search(body: SearchBody, state: State, index: IndexName = None) -> Sea
         raise
     return SearchResult(index=response.index, mode=response.mode, took_ms=round(response.took_ms, 2),
                         candidates=response.candidates, offset=response.offset,
+                        fusion=FusionApplied(**dataclasses.asdict(response.fusion))
+                        if body.explain and response.fusion is not None else None,
                         hits=[HitBody.of(h, explain=body.explain) for h in response.hits])
 
 

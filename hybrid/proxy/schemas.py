@@ -93,6 +93,13 @@ class SearchBody(BaseModel):
 class SideScore(BaseModel):
     rank: int
     score: float
+    normalized: float | None = Field(None, description="hybrid: the value fusion gave this side's score, before its weight")
+
+
+class FusionApplied(BaseModel):
+    method: str
+    bm25_weight: float = Field(description="as applied: for adaptive, the requested weight times the index's calibration")
+    dense_weight: float
 
 
 class HitBody(BaseModel):
@@ -112,8 +119,10 @@ class HitBody(BaseModel):
         sides = {}
         if explain:
             sides = {
-                "bm25": SideScore(rank=hit.bm25_rank, score=hit.bm25_score) if hit.bm25_rank is not None else None,
-                "dense": SideScore(rank=hit.dense_rank, score=hit.dense_score) if hit.dense_rank is not None else None,
+                "bm25": SideScore(rank=hit.bm25_rank, score=hit.bm25_score, normalized=hit.bm25_norm)
+                if hit.bm25_rank is not None else None,
+                "dense": SideScore(rank=hit.dense_rank, score=hit.dense_score, normalized=hit.dense_norm)
+                if hit.dense_rank is not None else None,
             }
         return cls(id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet,
                    found_by=list(hit.found_by), metadata=dict(hit.metadata), **sides)  # type: ignore[arg-type]
@@ -125,6 +134,7 @@ class SearchResult(BaseModel):
     took_ms: float
     candidates: int = Field(description="length of the ranked list the page was cut from")
     offset: int
+    fusion: FusionApplied | None = Field(None, description="with explain, hybrid mode: the fusion this query ran")
     hits: list[HitBody]
 
 

@@ -49,6 +49,7 @@ class FusedHit:
     score: float
     ranks: tuple[int | None, ...]  # 1-based rank in each list (None: not in that list)
     scores: tuple[float | None, ...]  # raw score in each list
+    normalized: tuple[float | None, ...] = ()  # each list's value before weighting (RRF: 1 / (k + rank))
 
 
 def rrf_contributions(ranked: RankedList, k: float) -> dict[str, float]:
@@ -148,4 +149,5 @@ def fuse(
             total += weight * contribution.get(doc_id, miss)
         totals[doc_id] = total
     order = sorted(totals, key=lambda d: (-totals[d], min(r for r in ranks[d] if r is not None), d))
-    return [FusedHit(d, totals[d], tuple(ranks[d]), tuple(raw[d])) for d in order]
+    return [FusedHit(d, totals[d], tuple(ranks[d]), tuple(raw[d]), tuple(c.get(d) for c in contributions))
+            for d in order]

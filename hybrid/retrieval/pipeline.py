@@ -19,7 +19,17 @@ from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.retrieval.calibration import Calibration
 from hybrid.retrieval.fusion import RankedList, fuse
 from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
-from hybrid.retrieval.types import SIDES, BM25Query, Hit, KnnQuery, SearchResponse, Side, SideQuery, StoredDocument
+from hybrid.retrieval.types import (
+    SIDES,
+    AppliedFusion,
+    BM25Query,
+    Hit,
+    KnnQuery,
+    SearchResponse,
+    Side,
+    SideQuery,
+    StoredDocument,
+)
 
 # Which sides each mode ranks from.
 MODE_SIDES: dict[Mode, tuple[Side, ...]] = {"bm25": ("bm25",), "dense": ("dense",), "hybrid": SIDES}
@@ -65,7 +75,8 @@ class SearchPlan:
         """The page, with its documents' bodies, timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took)
+        fusion = applied_fusion(self.fusion, reliability_of(self.meta)) if self.request.mode == "hybrid" else None
+        return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion)
 
 
 def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:
@@ -104,18 +115,26 @@ def single_hits(ranked: RankedList, side: Side) -> list[Hit]:
     return hits
 
 
+def applied_fusion(fusion: FusionConfig, reliability: tuple[float, float] = (1.0, 1.0)) -> AppliedFusion:
+    """What ``fused_hits`` runs: ``adaptive`` is DBSF with the side weights scaled by the index's
+    ``reliability`` (calibration weights); every other method as configured."""
+    if fusion.method == "adaptive":
+        return AppliedFusion("adaptive (dbsf)", fusion.bm25_weight * reliability[0], fusion.dense_weight * reliability[1])
+    return AppliedFusion(fusion.method, fusion.bm25_weight, fusion.dense_weight)
+
+
 def fused_hits(bm25: RankedList, dense: RankedList, fusion: FusionConfig,
                reliability: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
-    """Fuse the two sides' lists into ranked hits that carry each side's rank and score. ``adaptive`` is
-    DBSF with the side weights scaled by the index's ``reliability`` (calibration weights)."""
-    method, weights = fusion.method, [fusion.bm25_weight, fusion.dense_weight]
-    if method == "adaptive":
-        method, weights = "dbsf", [w * r for w, r in zip(weights, reliability)]
-    fused = fuse([bm25, dense], method=method, k=fusion.rank_constant, weights=weights)
+    """Fuse the two sides' lists into ranked hits that carry each side's rank, score and normalised value."""
+    applied = applied_fusion(fusion, reliability)
+    method = "dbsf" if fusion.method == "adaptive" else fusion.method
+    fused = fuse([bm25, dense], method=method, k=fusion.rank_constant,  # type: ignore[arg-type]
+                 weights=[applied.bm25_weight, applied.dense_weight])
     hits = []
     for rank, f in enumerate(fused, start=1):
         found_by = tuple(side for side, r in zip(SIDES, f.ranks) if r is not None)
-        hits.append(Hit(f.doc_id, f.score, rank, found_by, f.ranks[0], f.scores[0], f.ranks[1], f.scores[1]))
+        hits.append(Hit(f.doc_id, f.score, rank, found_by, f.ranks[0], f.scores[0], f.ranks[1], f.scores[1],
+                        f.normalized[0], f.normalized[1]))
     return hits
 
 

@@ -31,6 +31,9 @@ class Hit(NamedTuple):
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+    # Hybrid mode: each side's value after the fusion's normalisation, before its weight (None: not found).
+    bm25_norm: float | None = None
+    dense_norm: float | None = None
     title: str = ""
     text: str = ""
     metadata: Mapping[str, object] = MappingProxyType({})
@@ -44,6 +47,17 @@ class SearchResponse:
     offset: int
     candidates: int  # length of the ranked list the page was cut from
     took_ms: float
+    fusion: AppliedFusion | None = None  # hybrid mode: how the two sides were combined for this query
+
+
+@dataclass(frozen=True)
+class AppliedFusion:
+    """The fusion a hybrid search ran: the method and each side's weight as applied (for adaptive
+    fusion, the configured weight times the index's calibration weight)."""
+
+    method: str
+    bm25_weight: float
+    dense_weight: float
 
 
 @dataclass(frozen=True)

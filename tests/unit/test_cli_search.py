@@ -70,11 +70,19 @@ def test_the_table_shows_what_json_returns(demo: Path, capsys: pytest.CaptureFix
     assert main(["search", QUERY, *_flags(demo), "--k", "4", "--from", "2", "--explain"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith(f"hybrid search on 'demo': hits 3-6 of {out['candidates']} ranked")
-    rows = [re.split(r"\s+", line.strip()) for line in table[2:]]
+    fusion = out["fusion"]
+    assert table[1].startswith(f"fusion: {fusion['method']}, weights bm25 {fusion['bm25_weight']:.3g} / "
+                               f"dense {fusion['dense_weight']:.3g}")
+    rows = [re.split(r"\s+", line.strip()) for line in table[3:]]
     assert [(int(r[0]), r[1], float(r[2])) for r in rows] == [
         (h["rank"], h["doc_id"], round(h["score"], 4)) for h in out["hits"]]
+
+    def shown(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
     for row, hit in zip(rows, out["hits"]):
         assert row[4] == str(hit["bm25_rank"] or "-") and row[6] == str(hit["dense_rank"] or "-")
+        assert (row[8], row[9]) == (shown(hit["bm25_norm"]), shown(hit["dense_norm"]))
 
 
 def test_paging_walks_one_list(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -119,6 +119,26 @@ def test_ingest_calibrates_and_adaptive_fusion_follows_bm25_when_the_encoder_fin
     assert _eval(sample_index, *_flags(RRF)) < metrics["bm25"]["nDCG@10"] - 0.1  # plain RRF
 
 
+def test_explain_shows_the_weights_and_each_sides_normalised_value(sample_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hybrid.retrieval.calibration import Calibration
+    from hybrid.retrieval.fusion import dbsf_normalize
+
+    common = ["--index", "t", "--embedded-dir", str(sample_index / "idx"), "--json"]
+    assert main(["search", "statin cholesterol", "--mode", "bm25", "--k", "100", *common]) == 0
+    bm25 = dbsf_normalize([(h["doc_id"], h["score"]) for h in json.loads(capsys.readouterr().out)["hits"]])
+    assert main(["search", "statin cholesterol", "--fusion", "adaptive", "--explain", *common]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    weights = Calibration.from_record(_meta(sample_index).calibration).weights()  # type: ignore[union-attr]
+    assert answer["fusion"] == {"method": "adaptive (dbsf)", "bm25_weight": pytest.approx(weights[0]),
+                                "dense_weight": pytest.approx(weights[1])}
+    for hit in answer["hits"]:
+        if hit["bm25_rank"] is not None:
+            assert hit["bm25_norm"] == pytest.approx(bm25[hit["doc_id"]])
+        assert hit["score"] == pytest.approx(weights[0] * (hit["bm25_norm"] or 0) + weights[1] * (hit["dense_norm"] or 0))
+    assert main(["search", "statin cholesterol", "--fusion", "adaptive", "--explain", *common[:-1]]) == 0
+    assert "fusion: adaptive (dbsf), weights bm25 1 / dense" in capsys.readouterr().out
+
+
 def test_a_rebuild_keeps_the_default_only_with_the_same_encoder(sample_index: Path) -> None:
     folder = sample_index
     stored = {"config": FusionConfig("zscore", 60, 50, 50, 1.0, 0.5).to_record(), "chosen_by": "test"}

@@ -60,11 +60,14 @@ def test_paging_walks_one_list(api: TestClient) -> None:
 def test_explain_adds_each_sides_rank_and_score(api: TestClient) -> None:
     plain = api.post("/v1/search", json={"query": QUERY, "k": 5}).json()["hits"]
     assert all("bm25" not in h and "dense" not in h for h in plain)
-    explained = api.post("/v1/search", json={"query": QUERY, "k": 5, "explain": True,
-                                             "fusion": {"method": "rrf", "rank_constant": 10}}).json()["hits"]
+    answer = api.post("/v1/search", json={"query": QUERY, "k": 5, "explain": True,
+                                          "fusion": {"method": "rrf", "rank_constant": 10}}).json()
+    assert answer["fusion"] == {"method": "rrf", "bm25_weight": 1.0, "dense_weight": 1.0}
+    explained = answer["hits"]
     for hit in explained:
         sides = [hit[s] for s in ("bm25", "dense") if s in hit]
         assert hit["score"] == pytest.approx(sum(1 / (10 + side["rank"]) for side in sides))
+        assert all(side["normalized"] == pytest.approx(1 / (10 + side["rank"])) for side in sides)
         assert sorted(s for s in ("bm25", "dense") if s in hit) == sorted(hit["found_by"])
 
 

@@ -101,3 +101,25 @@ def test_plan_refuses_another_encoder() -> None:
     other = Fingerprint.of(bmretriever_spec("other"), weights="w", dimension=2)
     with pytest.raises(FingerprintMismatchError, match="model_id"):
         plan.check_encoder(other, "idx")
+
+
+def test_adaptive_is_dbsf_with_the_calibrated_weights_and_explains_itself() -> None:
+    from hybrid.retrieval.calibration import Calibration
+    from hybrid.retrieval.fusion import dbsf_normalize
+    from hybrid.retrieval.pipeline import applied_fusion, reliability_of
+
+    calibrated = IndexMeta(FINGERPRINT, calibration=Calibration(1.0, 0.5, 200).to_record())
+    reliability = reliability_of(calibrated)
+    assert reliability == (1.0, 0.25) and reliability_of(META) == (1.0, 1.0)  # never calibrated: equal
+    fusion = FusionConfig("adaptive", dense_weight=2.0)
+    applied = applied_fusion(fusion, reliability)
+    assert (applied.method, applied.bm25_weight, applied.dense_weight) == ("adaptive (dbsf)", 1.0, 0.5)
+    hits = rank_hits("hybrid", {"bm25": BM25, "dense": DENSE}, fusion, reliability)
+    bm25, dense = dbsf_normalize(BM25), dbsf_normalize(DENSE)
+    for hit in hits:  # each side's normalised value, and the score as their weighted sum
+        assert hit.bm25_norm == (None if hit.doc_id not in bm25 else pytest.approx(bm25[hit.doc_id]))
+        assert hit.dense_norm == (None if hit.doc_id not in dense else pytest.approx(dense[hit.doc_id]))
+        assert hit.score == pytest.approx(1.0 * (hit.bm25_norm or 0.0) + 0.5 * (hit.dense_norm or 0.0))
+    assert [h.doc_id for h in hits] == sorted("abcde", key=lambda d: -next(h.score for h in hits if h.doc_id == d))
+    rrf = rank_hits("hybrid", {"bm25": BM25, "dense": DENSE}, FusionConfig("rrf", rank_constant=10))
+    assert next(h for h in rrf if h.doc_id == "c").dense_norm == pytest.approx(1 / (10 + 1))
