@@ -6,6 +6,7 @@ OpenSearch keeps it in the mapping's ``_meta.hybrid``; the embedded store in its
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -43,6 +44,20 @@ class IndexMeta:
     default_fusion: Mapping[str, object] | None = None
     # Each side's self-hit rate on pseudo-queries (``hybrid.retrieval.calibration``): adaptive fusion's weights.
     calibration: Mapping[str, object] | None = None
+
+    def continuing(self, stored: IndexMeta) -> IndexMeta:
+        """This record for a load into the existing index ``stored`` describes: the index's BM25 layout
+        (its mapping fixes it), default fusion and calibration stay (ingest redoes the calibration when
+        documents change)."""
+        return dataclasses.replace(self, lexical=stored.lexical, default_fusion=stored.default_fusion,
+                                   calibration=stored.calibration)
+
+    def rebuilding(self, stored: IndexMeta) -> IndexMeta:
+        """This record for a rebuild (``--reindex``) of the index ``stored`` describes: the tuned default
+        fusion carries over when the encoder is the same (another encoder needs tuning anew)."""
+        if stored.fingerprint.id != self.fingerprint.id:
+            return self
+        return dataclasses.replace(self, default_fusion=stored.default_fusion)
 
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {

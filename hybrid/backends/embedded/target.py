@@ -46,19 +46,6 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
     (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
 
 
-def kept_fusion(meta: IndexMeta, current: Generation, name: str) -> IndexMeta:
-    """A rebuild with the same encoder keeps the index's default fusion (another encoder needs tuning anew)."""
-    try:
-        stored = current.index_meta(name)
-    except IndexMetaError:
-        return meta
-    finally:
-        current.close()
-    if stored.fingerprint.id != meta.fingerprint.id:
-        return meta
-    return dataclasses.replace(meta, default_fusion=stored.default_fusion)
-
-
 class EmbeddedTarget:
     def __init__(self, root: Path) -> None:
         self.root = EmbeddedRoot(root)
@@ -99,12 +86,10 @@ class EmbeddedTarget:
             except IndexMetaError as exc:
                 raise BackendError(f"{exc}; re-ingest with --reindex") from None
             check_fingerprint(stored.fingerprint, fingerprint, index=name)
-            # Appending keeps the index's BM25 layout, default fusion and calibration (redone if documents change).
-            meta = dataclasses.replace(meta, lexical=stored.lexical, default_fusion=stored.default_fusion,
-                                       calibration=stored.calibration)
+            meta = meta.continuing(stored)
         else:
             if current is not None:
-                meta = kept_fusion(meta, Generation(current), name)
+                meta = self._rebuilding(meta, Generation(current), name)
             folder = (self._pending(name, current, fingerprint) if reindex else None) or self.root.new_generation(name)
             self.generation = Generation(folder)
             self.replaces = current if reindex else None
@@ -112,6 +97,16 @@ class EmbeddedTarget:
                 self.root.point(name, folder)
         self._meta = meta
         self.generation.set_index_meta(dataclasses.replace(meta, state="loading"))
+
+    @staticmethod
+    def _rebuilding(meta: IndexMeta, current: Generation, name: str) -> IndexMeta:
+        """``meta.rebuilding`` the current generation's record (unchanged if that record is unreadable)."""
+        try:
+            return meta.rebuilding(current.index_meta(name))
+        except IndexMetaError:
+            return meta
+        finally:
+            current.close()
 
     def _gen(self) -> Generation:
         if self.generation is None:

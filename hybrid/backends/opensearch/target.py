@@ -109,8 +109,7 @@ class OpenSearchTarget:
             stored = IndexMeta.from_block(block, current)
             if reindex:
                 self.replaces = current
-                if stored.fingerprint.id == meta.fingerprint.id:  # same encoder: the tuned fusion still applies
-                    self._meta = dataclasses.replace(self._meta, default_fusion=stored.default_fusion)
+                self._meta = meta.rebuilding(stored)
                 pending = self._pending_reindex(name, current)
                 if pending is None:
                     self.physical = self._create(name, with_alias=False)
@@ -124,11 +123,9 @@ class OpenSearchTarget:
         )
 
     def _adopt(self, physical: str, stored: IndexMeta) -> str:
-        """Load into an existing index: its mapping fixes the BM25 layout, whatever today's default is, and
-        its default fusion stays."""
+        """Load into an existing index (``IndexMeta.continuing``)."""
         assert self._meta is not None
-        self._meta = dataclasses.replace(self._meta, lexical=stored.lexical, default_fusion=stored.default_fusion,
-                                         calibration=stored.calibration)
+        self._meta = self._meta.continuing(stored)
         self.physical = physical
         self._set_state("loading")
         return physical
