@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hybrid.retrieval import params
+from hybrid.retrieval import params, request
 from hybrid.retrieval.fusion import FUSION_METHODS
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hybrid.index_meta import IndexMeta
     from hybrid.retrieval import FusionConfig, Searcher
     from hybrid.retrieval.backend import SearchBackend
+    from hybrid.retrieval.request import FusionChanges
     from hybrid.settings import Settings
 
 
@@ -81,19 +82,16 @@ def add_fusion_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dense-weight", type=float, help=_bounds(params.WEIGHT))
 
 
-def fusion_changes(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
-    """The fusion fields the flags set (``--window`` sets both windows unless a side's own is given)."""
-    changes = {"method": args.fusion, "rank_constant": args.rank_constant, "bm25_weight": args.bm25_weight,
-               "dense_weight": args.dense_weight, "bm25_window": args.bm25_window or args.window,
-               "dense_window": args.dense_window or args.window}
-    return tuple((name, value) for name, value in changes.items() if value is not None)
+def fusion_changes(args: argparse.Namespace) -> FusionChanges:
+    """The fusion fields the flags set."""
+    return request.fusion_changes(method=args.fusion, rank_constant=args.rank_constant, window=args.window,
+                                  bm25_window=args.bm25_window, dense_window=args.dense_window,
+                                  bm25_weight=args.bm25_weight, dense_weight=args.dense_weight)
 
 
 def fusion_for(args: argparse.Namespace, meta: IndexMeta) -> FusionConfig:
     """The fusion a command runs with: the index's default with the flags' changes."""
-    from hybrid.retrieval import SearchRequest
-
-    return SearchRequest("-", fusion_changes=fusion_changes(args)).resolved(meta.default_fusion).settled_fusion
+    return request.settle_fusion(None, fusion_changes(args), meta.default_fusion)
 
 
 def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: bool) -> Searcher:

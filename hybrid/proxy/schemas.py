@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hybrid.retrieval import Hit, RangeFilter, SearchRequest, TermFilter, params
 from hybrid.retrieval.fusion import FusionMethod
-from hybrid.retrieval.request import Filter
+from hybrid.retrieval.request import Filter, FusionChanges, fusion_changes
 
 SNIPPET_CHARS = 300
 
@@ -52,16 +52,9 @@ class FusionBody(BaseModel):
     bm25_weight: float = bounded(params.WEIGHT)
     dense_weight: float = bounded(params.WEIGHT)
 
-    def changes(self) -> tuple[tuple[str, object], ...]:
+    def changes(self) -> FusionChanges:
         """The fields the client set; the rest come from the index's default fusion (see `hybrid tune`)."""
-        given = self.model_fields_set
-        changes: dict[str, object] = {name: getattr(self, name) for name in
-                                      ("method", "rank_constant", "bm25_weight", "dense_weight") if name in given}
-        for side in ("bm25_window", "dense_window"):
-            value = getattr(self, side) if side in given else (self.window if "window" in given else None)
-            if value is not None:
-                changes[side] = value
-        return tuple(changes.items())
+        return fusion_changes(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
 class SearchBody(BaseModel):

@@ -97,6 +97,29 @@ class FusionConfig:
         return out
 
 
+FusionChanges = tuple[tuple[str, object], ...]  # FusionConfig fields set on top of an index's default
+
+
+def fusion_changes(*, method: str | None = None, rank_constant: float | None = None, window: int | None = None,
+                   bm25_window: int | None = None, dense_window: int | None = None,
+                   bm25_weight: float | None = None, dense_weight: float | None = None) -> FusionChanges:
+    """The fusion fields a caller set (None: not set); ``window`` sets both sides unless a side's own is set."""
+    changes = {"method": method, "rank_constant": rank_constant, "bm25_weight": bm25_weight,
+               "dense_weight": dense_weight, "bm25_window": bm25_window or window, "dense_window": dense_window or window}
+    return tuple((name, value) for name, value in changes.items() if value is not None)
+
+
+def settle_fusion(fusion: FusionConfig | None, changes: FusionChanges,
+                  default_fusion: Mapping[str, object] | None) -> FusionConfig:
+    """``fusion`` (else the index's default) with ``changes`` applied; a stored default that is unusable
+    raises ``ValueError``, an unknown field ``BadRequestError``."""
+    base = fusion or FusionConfig.of_index(default_fusion)
+    try:
+        return dataclasses.replace(base, **dict(changes))
+    except TypeError as exc:
+        raise BadRequestError(f"fusion: {exc}") from None
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
@@ -109,15 +132,11 @@ class SearchRequest:
     # None: the index's default fusion (``FusionConfig.of_index``). ``fusion_changes`` are fields set for
     # this request on top of it (flags, the proxy's body); ``plan_search`` folds both into ``fusion``.
     fusion: FusionConfig | None = None
-    fusion_changes: tuple[tuple[str, object], ...] = ()
+    fusion_changes: FusionChanges = ()
 
     def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
         """This request with its fusion settled against the index's default."""
-        base = self.fusion or FusionConfig.of_index(default_fusion)
-        try:
-            fusion = dataclasses.replace(base, **dict(self.fusion_changes))
-        except TypeError as exc:
-            raise BadRequestError(f"fusion: {exc}") from None
+        fusion = settle_fusion(self.fusion, self.fusion_changes, default_fusion)
         return dataclasses.replace(self, fusion=fusion, fusion_changes=())
 
     @property
