@@ -15,11 +15,12 @@ that works from one that does not, not two sides that both work.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hybrid.retrieval.types import BM25Query, KnnQuery, StoredDocument
+from hybrid.retrieval.fusion import RankedList
+from hybrid.retrieval.types import Side, StoredDocument
 
 if TYPE_CHECKING:
     from hybrid.retrieval.searcher import Searcher
@@ -50,11 +51,6 @@ class Calibration:
             return None
         return cls(float(record["bm25_self_hit"]), float(record["dense_self_hit"]), int(record["queries"]))  # type: ignore[arg-type, call-overload]
 
-    def describe(self) -> str:
-        bm25, dense = self.weights()
-        return (f"self-hit@{DEPTH} of {self.queries} pseudo-queries: bm25 {self.bm25:.2f}, dense {self.dense:.2f} "
-                f"(adaptive weights {bm25:.2f} / {dense:.2f})")
-
 
 def _relative(rate: float, other: float) -> float:
     if other <= 0:
@@ -69,28 +65,24 @@ def pseudo_query(doc: StoredDocument) -> str | None:
     return " ".join(words[:MAX_QUERY_WORDS]) if len(words) >= MIN_TITLE_WORDS else None
 
 
-def self_hit_rates(sources: Sequence[str], lists: Sequence[Mapping[str, Sequence[tuple[str, float]]]]) -> tuple[float, float]:
-    """Per side, the fraction of pseudo-queries whose source id is in that side's list."""
-    found = {"bm25": 0, "dense": 0}
-    for source, sides in zip(sources, lists):
+def self_hit_rates(lists: Mapping[str, Mapping[Side, RankedList]]) -> tuple[float, float]:
+    """Per side, the fraction of pseudo-queries (keyed by their source document's id) whose source is in
+    that side's top DEPTH."""
+    found: dict[Side, int] = {"bm25": 0, "dense": 0}
+    for source, sides in lists.items():
         for side in found:
             found[side] += any(doc_id == source for doc_id, _ in sides[side][:DEPTH])
-    return found["bm25"] / len(sources), found["dense"] / len(sources)
+    return found["bm25"] / len(lists), found["dense"] / len(lists)
 
 
 def calibrate(searcher: Searcher, *, sample: int = SAMPLE, seed: int = 0) -> Calibration | None:
     """Measure both sides on pseudo-queries from a random sample of the index (None if it has too few)."""
-    docs = searcher.backend.sample(sample, seed)
-    pairs = [(doc_id, q) for doc_id, doc in docs if (q := pseudo_query(doc)) is not None]
-    if len(pairs) < 10:
+    from hybrid.evaluation import collect_lists  # it ranks with the pipeline, which imports this module
+    from hybrid.retrieval.request import FusionConfig
+
+    queries = {doc_id: q for doc_id, doc in searcher.backend.sample(sample, seed) if (q := pseudo_query(doc)) is not None}
+    if len(queries) < 10:
         return None
-    sources, texts = [p[0] for p in pairs], [p[1] for p in pairs]
-    vectors = searcher.embed_queries(texts, None)
-    lists = []
-    for start in range(0, len(texts), 32):
-        chunk = range(start, min(start + 32, len(texts)))
-        subqueries = [q for i in chunk for q in (BM25Query(texts[i], DEPTH), KnnQuery(vectors[i], DEPTH))]
-        answers = searcher.backend.retrieve(subqueries)
-        lists += [{"bm25": answers[2 * j], "dense": answers[2 * j + 1]} for j in range(len(chunk))]
-    bm25, dense = self_hit_rates(sources, lists)
-    return Calibration(bm25, dense, len(sources))
+    lists = collect_lists(searcher, queries, instruction=None, windows=FusionConfig(bm25_window=DEPTH, dense_window=DEPTH))
+    bm25, dense = self_hit_rates(lists.lists)
+    return Calibration(bm25, dense, len(queries))

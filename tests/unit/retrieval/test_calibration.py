@@ -19,13 +19,13 @@ def test_pseudo_queries_are_titles_or_first_sentences() -> None:
 
 def test_self_hit_rates_count_sources_in_each_sides_top() -> None:
     inside = [(f"d{i}", 1.0) for i in range(DEPTH)]
-    lists = [
-        {"bm25": inside, "dense": inside},  # source d0 found by both
-        {"bm25": [("x", 1.0), ("d1", 0.5)], "dense": [("y", 1.0)]},  # d1 found by BM25 only
-        {"bm25": [("z", 1.0)] * DEPTH + [("d2", 0.1)], "dense": []},  # d2 below BM25's top DEPTH: missed
-        {"bm25": [], "dense": [("d3", 0.9)]},  # d3 found by dense only
-    ]
-    assert self_hit_rates(["d0", "d1", "d2", "d3"], lists) == (2 / 4, 2 / 4)
+    lists = {  # pseudo-queries keyed by their source document
+        "d0": {"bm25": inside, "dense": inside},  # found by both
+        "d1": {"bm25": [("x", 1.0), ("d1", 0.5)], "dense": [("y", 1.0)]},  # found by BM25 only
+        "d2": {"bm25": [("z", 1.0)] * DEPTH + [("d2", 0.1)], "dense": []},  # below BM25's top DEPTH: missed
+        "d3": {"bm25": [], "dense": [("d3", 0.9)]},  # found by dense only
+    }
+    assert self_hit_rates(lists) == (2 / 4, 2 / 4)
 
 
 @pytest.mark.parametrize(
