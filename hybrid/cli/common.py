@@ -105,6 +105,6 @@ def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: boo
     if with_encoder:
         from hybrid.encoders import encoder_for_index
 
-        encoder = encoder_for_index(search.index_meta(), explicit=settings.model, device=settings.device,
+        encoder = encoder_for_index(meta, explicit=settings.model, device=settings.device,
                                     precision=settings.precision)
     return Searcher(search, encoder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,6 +52,11 @@ class SearchPlan:
     def fusion(self) -> FusionConfig:
         return self.request.settled_fusion
 
+    @cached_property
+    def reliability(self) -> tuple[float, float]:
+        """The index's calibration weights, read once per search (ranking and the response both use them)."""
+        return reliability_of(self.meta)
+
     @property
     def needs_vector(self) -> bool:
         return "dense" in self.sides
@@ -65,7 +71,7 @@ class SearchPlan:
 
     def rank(self, lists: Sequence[RankedList]) -> list[Hit]:
         """The mode's ranked list from the backend's answers to ``queries``."""
-        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.fusion, reliability_of(self.meta))
+        return rank_hits(self.request.mode, dict(zip(self.sides, lists)), self.fusion, self.reliability)
 
     def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
         return [h.doc_id for h in page_of(ranked, self.request)]
@@ -75,7 +81,7 @@ class SearchPlan:
         """The page, with its documents' bodies, timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
         took = (time.perf_counter() - started) * 1000
-        fusion = applied_fusion(self.fusion, reliability_of(self.meta)) if self.request.mode == "hybrid" else None
+        fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
         return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion)
 
 

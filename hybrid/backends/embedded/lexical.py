@@ -27,15 +27,25 @@ K1 = 1.2  # Lucene's (and OpenSearch's) BM25 defaults
 B = 0.75
 
 
+Scoring = Literal["lucene", "okapi"]
+
+
+def layout_fields(layout: LexicalLayout) -> tuple[str, ...]:
+    """The BM25 indices an embedded index of this layout holds (one per scored field)."""
+    return (BODY_FIELD,) if layout.name == "body" else ("title", "text")
+
+
+def layout_scoring(layout: LexicalLayout) -> Scoring:
+    """OpenSearch's scores for the current layout; the older layout's embedded scores stay as they were."""
+    return "lucene" if layout.name == "body" else "okapi"
+
+
 def field_texts(layout: LexicalLayout, titles: Sequence[str], texts: Sequence[str]) -> dict[str, list[str]]:
     """The text of each BM25 field the layout scores, per document (OpenSearch's ``copy_to`` joins the
     two values the same way: one field, the title's tokens then the text's)."""
     if layout.name == "body":
         return {BODY_FIELD: [f"{title} {text}" for title, text in zip(titles, texts)]}
     return {"title": list(titles), "text": list(texts)}
-
-
-Scoring = Literal["lucene", "okapi"]
 _BM25S_METHOD = {"lucene": "lucene", "okapi": "robertson"}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.backends.base import BackendError
-from hybrid.backends.embedded.lexical import FieldBM25
+from hybrid.backends.embedded.lexical import FieldBM25, layout_fields
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import IDS, VECTORS
 from hybrid.index_meta import IndexMeta
@@ -47,7 +47,7 @@ class EmbeddedSearch:
         self.ids: list[str] = json.loads((folder / IDS).read_text())
         self.vectors = np.load(folder / VECTORS, mmap_mode="r")
         # An index whose every record was rejected has no BM25 files: nothing can match.
-        fields = (BODY_FIELD,) if self._meta.lexical.name == "body" else ("title", "text")
+        fields = layout_fields(self._meta.lexical)
         self.bm25 = {f: FieldBM25.load(folder / f"bm25-{f}") for f in fields} if self.ids else {}
         self._columns: dict[str, list[object]] | None = None
 

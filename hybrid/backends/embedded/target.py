@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.backends.base import BackendError, IndexOptions
-from hybrid.backends.embedded.lexical import FieldBM25, field_texts
+from hybrid.backends.embedded.lexical import FieldBM25, field_texts, layout_scoring
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError
@@ -38,8 +38,8 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
     vectors.flush()
     del vectors
     if ids:  # bm25s cannot index an empty corpus; search treats a missing BM25 index as matching nothing
+        scoring = layout_scoring(meta.lexical)
         for field, values in field_texts(meta.lexical, titles, texts).items():
-            scoring = "lucene" if meta.lexical.name == "body" else "okapi"  # the older layout's scores stay as they were
             FieldBM25.build(values, k1=meta.lexical.k1, b=meta.lexical.b, scoring=scoring).save(
                 generation.folder / f"bm25-{field}")
     (generation.folder / IDS).write_text(json.dumps(ids))
