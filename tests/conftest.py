@@ -180,8 +180,7 @@ def smollm2():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def scifact_dir() -> Path:
-    path = ROOT.parent / "shared" / "data" / "scifact"
-    if not path.is_dir():
-        path = Path(os.environ.get("HYBRID_SCIFACT_DIR", path))
-    assert (path / "corpus.jsonl").is_file(), f"SciFact not found at {path} (set HYBRID_SCIFACT_DIR)"
-    return path
+    """SciFact in BEIR layout as the repository ships it (the bundled sample: 400 abstracts, 60 dev claims)."""
+    from hybrid.data import data_path
+
+    return data_path("sample")
