@@ -16,6 +16,7 @@ from hybrid.cli import (
     ingest_cmd,
     mine_cmd,
     opensearch_cmd,
+    quickstart_cmd,
     search_cmd,
     serve_cmd,
     synth_cmd,
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=str, default=None, help="TOML config file (else $HYBRID_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    quickstart_cmd.register(sub)
     opensearch_cmd.register(sub)
     ingest_cmd.register(sub)
     search_cmd.register(sub)
