@@ -95,7 +95,10 @@ def main() -> None:
     from hybrid.proxy.probe import wait_until_ready
 
     node_url, node = _node_url()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HYBRID_OPENSEARCH_URL": node_url}
+    # The clients cycle through the sample's queries, so the query-embedding cache is off: every request
+    # is embedded, which is what batching is compared on.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HYBRID_OPENSEARCH_URL": node_url,
+           "HYBRID_PROXY_QUERY_CACHE": "0"}
     index = f"bench-proxy-{os.getpid()}"
     servers: list[subprocess.Popen[bytes]] = []
     results = []
@@ -107,7 +110,8 @@ def main() -> None:
             port = free_port()
             cmd = [sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
                    "--log-level", "warning", *flags]
-            servers.append(subprocess.Popen(cmd, env={**env, "HYBRID_PRECISION": precision}))
+            servers.append(subprocess.Popen(cmd, env={**env, "HYBRID_PRECISION": precision},
+                                            stdout=subprocess.DEVNULL))  # the access log
             urls[variant] = f"http://127.0.0.1:{port}"
         for url in urls.values():
             if not wait_until_ready(url, timeout_s=180):

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     proxy_cors_origins: list[str] = Field(default_factory=list)
     proxy_batching: bool = True
     proxy_batch_wait_ms: float = 0.0  # 0: continuous batching, no added wait
+    proxy_query_cache: int = 1024  # query embeddings kept (LRU) by the proxy; 0: none
+    proxy_access_log: bool = True  # one JSON line per request on the 'hybrid.access' logger
     proxy_timeout_s: float = 5.0  # per OpenSearch call; past it the proxy answers 503
 
     @classmethod

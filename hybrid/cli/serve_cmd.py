@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from hybrid.cli.common import add_connection_flags, settings_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the FastAPI search proxy (and its search page at /)",
-                       description="Serve /v1/search, /v1/documents/{id}, /v1/indices, /healthz, /readyz and a search page.")
+                       description="Serve /v1/search, /v1/documents/{id}, /v1/indices, /healthz, /readyz, /metrics (Prometheus) and a search page.")
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8000)")
     p.add_argument("--index", help="default index (default: settings 'index')")
@@ -23,6 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from hybrid.proxy import create_app
@@ -33,5 +36,11 @@ def run(args: argparse.Namespace) -> int:
         proxy_cors_origins=args.cors,
     )
     # API keys come from HYBRID_PROXY_API_KEYS (a JSON list) or the config file, never from argv.
-    uvicorn.run(create_app(settings), host=settings.proxy_host, port=settings.proxy_port, log_level=args.log_level)
+    # The proxy's JSON access log (one line per request, with its request id) replaces uvicorn's.
+    access = logging.getLogger("hybrid.access")
+    access.setLevel(logging.INFO)
+    access.addHandler(logging.StreamHandler(sys.stdout))
+    access.propagate = False
+    uvicorn.run(create_app(settings), host=settings.proxy_host, port=settings.proxy_port, log_level=args.log_level,
+                access_log=False)
     return 0

@@ -2,7 +2,8 @@
 
 The lifespan opens the backend the settings choose, loads the encoder of the default index (off the
 event loop) and closes everything at shutdown; routes live in ``routes.py``, their dependencies in
-``deps.py``; errors map to HTTP in ``errors.py``. Nothing is built at import time.
+``deps.py``; errors map to HTTP in ``errors.py``; metrics, request ids and access logs in
+``observability.py``. Nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from hybrid import __version__
 from hybrid.backends import open_backend
 from hybrid.backends.base import BackendError
 from hybrid.index_meta import IndexMeta
-from hybrid.proxy import errors
+from hybrid.proxy import errors, observability
 from hybrid.proxy.deps import ProxyState
+from hybrid.proxy.observability import ProxyMetrics
 from hybrid.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -40,10 +42,11 @@ async def _default_index_meta(state: ProxyState) -> IndexMeta | None:
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
     """The proxy for ``settings`` (default: built from env/config now). ``encoder`` is used for every index."""
     settings = settings or load_settings()
+    metrics = ProxyMetrics()  # one registry per app: counts survive a lifespan restart, apps do not share
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ProxyState(settings, open_backend(settings), encoder)
+        state = ProxyState(settings, open_backend(settings), encoder, metrics)
         app.state.proxy = state
         try:
             # Ready means the default index's encoder is in memory: the first query does not wait for it.
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
         app.add_middleware(CORSMiddleware, allow_origins=settings.proxy_cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key"])
     errors.install(app)
+    observability.install(app, metrics, access_log=settings.proxy_access_log)
     from hybrid.proxy.routes import router
 
     app.include_router(router)

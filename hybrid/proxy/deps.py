@@ -13,6 +13,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from hybrid.backends.base import Backend
 from hybrid.index_meta import IndexMeta
 from hybrid.proxy.batching import QueryEmbedder
+from hybrid.proxy.observability import ProxyMetrics
 from hybrid.recipes import DEFAULT_MODEL, EncoderSpec, model_for_index
 from hybrid.retrieval.searcher import AsyncSearcher
 from hybrid.settings import Settings
@@ -32,6 +33,7 @@ class ProxyState:
     settings: Settings
     backend: Backend
     encoder: Encoder | None = None  # given: used for every index
+    metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     embedders: dict[str | EncoderSpec, QueryEmbedder] = field(default_factory=dict)
     searchers: dict[str, AsyncSearcher] = field(default_factory=dict)
     _choices: dict[tuple[str, str | None], str | EncoderSpec] = field(default_factory=dict)
@@ -39,7 +41,8 @@ class ProxyState:
 
     def searcher(self, index: str) -> AsyncSearcher:
         if index not in self.searchers:
-            self.searchers[index] = AsyncSearcher(self.backend.async_search(index), self.embedding_for)
+            self.searchers[index] = AsyncSearcher(self.backend.async_search(index), self.embedding_for,
+                                                  observe=self.metrics.stage)
         return self.searchers[index]
 
     def forget(self, index: str) -> None:
@@ -55,7 +58,8 @@ class ProxyState:
             if name not in self.embedders:
                 encoder = self.encoder or await asyncio.to_thread(self._load, name)
                 embedder = QueryEmbedder(encoder, enabled=self.settings.proxy_batching,
-                                         wait_ms=self.settings.proxy_batch_wait_ms)
+                                         wait_ms=self.settings.proxy_batch_wait_ms,
+                                         cache_size=self.settings.proxy_query_cache, metrics=self.metrics)
                 await embedder.start()
                 self.embedders[name] = embedder
         return self.embedders[name]

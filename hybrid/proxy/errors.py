@@ -16,6 +16,7 @@ from hybrid.backends.base import (
     InvalidIndexNameError,
 )
 from hybrid.index_meta import IndexMetaError
+from hybrid.proxy.observability import error_kind
 from hybrid.recipes import EncoderError, FingerprintMismatchError
 from hybrid.retrieval import BadRequestError
 
@@ -36,7 +37,8 @@ STATUS: dict[type[Exception], int] = {
 def install(app: FastAPI) -> None:
     for error, status in STATUS.items():
 
-        async def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
+        async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            error_kind(request, exc)
             return JSONResponse(status_code=status, content={"detail": str(exc) or type(exc).__name__})
 
         app.add_exception_handler(error, handler)

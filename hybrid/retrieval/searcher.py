@@ -70,9 +70,11 @@ class AsyncSearcher:
     with a given record (awaited only by dense and hybrid searches, so it may load a model)."""
 
     def __init__(self, backend: AsyncSearchBackend,
-                 embedding_for: Callable[[IndexMeta], Awaitable[QueryEmbedding]]) -> None:
+                 embedding_for: Callable[[IndexMeta], Awaitable[QueryEmbedding]],
+                 observe: Callable[[str, float], None] | None = None) -> None:
         self.backend = backend
         self.embedding_for = embedding_for
+        self.observe = observe  # told each stage's seconds: embed, retrieve, fusion, fetch
 
     @property
     def index(self) -> str:
@@ -81,9 +83,23 @@ class AsyncSearcher:
     async def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         plan = plan_search(request, await self.backend.index_meta())
-        ranked = plan.rank(await self.backend.retrieve(plan.queries(await self._query_vector(plan))))
+        lap = time.perf_counter()
+        vector = await self._query_vector(plan)
+        if vector is not None:
+            lap = self._stage("embed", lap)
+        lists = await self.backend.retrieve(plan.queries(vector))
+        lap = self._stage("retrieve", lap)
+        ranked = plan.rank(lists)
+        lap = self._stage("fusion", lap)
         stored = await self.backend.fetch(plan.page_ids(ranked))
+        self._stage("fetch", lap)
         return plan.respond(self.index, ranked, stored, started)
+
+    def _stage(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        if self.observe is not None:
+            self.observe(name, now - since)
+        return now
 
     async def _query_vector(self, plan: SearchPlan) -> np.ndarray | None:
         if not plan.needs_vector:
