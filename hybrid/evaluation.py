@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hybrid.beir import Qrels, load_qrels, load_queries
 from hybrid.metrics import DEFAULT_MEASURES, evaluate
+from hybrid.progress import progress
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.pipeline import rank_hits, reliability_of, side_queries
 from hybrid.retrieval.request import MODES, BadRequestError, FusionConfig, Mode
@@ -43,20 +44,25 @@ def retrieval_windows(fusion: FusionConfig, *, sweep: bool) -> FusionConfig:
 
 
 def collect_lists(searcher: Searcher, queries: dict[str, str], *, instruction: str | None, windows: FusionConfig,
-                  batch_size: int = 32) -> SideLists:
+                  batch_size: int = 32, show_progress: bool = False, desc: str = "queries") -> SideLists:
     """Both sides' ranked lists for every query, ``windows`` deep."""
     problems = windows.problems()
     if problems:
         raise BadRequestError("; ".join(problems))
     out: dict[str, dict[Side, RankedList]] = {}
     qids = sorted(queries)
-    for start in range(0, len(qids), batch_size):
-        chunk = qids[start : start + batch_size]
-        vectors = searcher.embed_queries([queries[q] for q in chunk], instruction)
-        subqueries = [q for qid, vector in zip(chunk, vectors) for q in side_queries(queries[qid], vector, windows, SIDES)]
-        answers = searcher.backend.retrieve(subqueries)
-        for i, qid in enumerate(chunk):
-            out[qid] = dict(zip(SIDES, answers[2 * i : 2 * i + 2]))
+    bar = progress(len(qids), desc, "query", enabled=show_progress)
+    try:
+        for start in range(0, len(qids), batch_size):
+            chunk = qids[start : start + batch_size]
+            vectors = searcher.embed_queries([queries[q] for q in chunk], instruction)
+            subqueries = [q for qid, vector in zip(chunk, vectors) for q in side_queries(queries[qid], vector, windows, SIDES)]
+            answers = searcher.backend.retrieve(subqueries)
+            for i, qid in enumerate(chunk):
+                out[qid] = dict(zip(SIDES, answers[2 * i : 2 * i + 2]))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
     return SideLists(out, reliability_of(searcher.backend.index_meta()))
 
 

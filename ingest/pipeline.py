@@ -25,6 +25,7 @@ from hybrid.index_meta import IndexMeta
 from hybrid.ingest.rejects import RejectsWriter
 from hybrid.ingest.sources import Source
 from hybrid.ingest.validate import Validator
+from hybrid.progress import Progress, progress
 from hybrid.recipes import passage_text
 
 if TYPE_CHECKING:
@@ -200,18 +201,6 @@ def run_ingest(
     return summary
 
 
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(options: IngestOptions) -> _NoProgress:
-    if not options.show_progress:
-        return _NoProgress()
-    from tqdm.auto import tqdm
-
+def _progress(options: IngestOptions) -> Progress:
     total = options.expected_total if options.limit is None else min(options.limit, options.expected_total or options.limit)
-    return tqdm(total=total, unit="doc", desc="ingest", smoothing=0.1)  # type: ignore[return-value]
+    return progress(total, "ingest", "doc", enabled=options.show_progress)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hybrid.cli import common
 from hybrid.data import SAMPLE_NAME, data_path
+from hybrid.progress import on_terminal
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +40,8 @@ def _ingest_corpus(settings, backend, dataset: Path) -> int:  # type: ignore[no-
 
     summary = ingest_source(backend, open_source(dataset, "beir"), index=settings.index,
                             model=settings.model or DEFAULT_MODEL, device=settings.device, precision=settings.precision,
-                            rejects_path=Path(f"rejects-{settings.index}.jsonl"), options=IngestOptions())
+                            rejects_path=Path(f"rejects-{settings.index}.jsonl"),
+                            options=IngestOptions(show_progress=on_terminal()))
     print(f"ingest: indexed {summary.indexed}, skipped {summary.skipped} (already present), rejected "
           f"{summary.rejected}", file=sys.stderr)
     return exit_code(summary)
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluating '{settings.index}' on {backend.description}: {len(queries)} {args.split} queries",
               file=sys.stderr)
         lists = collect_lists(searcher, queries, instruction=args.instruction,
-                              windows=retrieval_windows(fusion, sweep=args.sweep))
+                              windows=retrieval_windows(fusion, sweep=args.sweep), show_progress=on_terminal(), desc="eval")
         result = evaluate_modes(lists, qrels, fusion, args.split)
         best = sweep(lists, qrels) if args.sweep else None
         where = backend.description

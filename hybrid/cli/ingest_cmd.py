@@ -15,6 +15,7 @@ from pathlib import Path
 from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
 from hybrid.cli.errors import INCOMPLETE, OK
 from hybrid.data import SAMPLE_NAME, data_path
+from hybrid.progress import on_terminal
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     index_options = IndexOptions(args.shards, args.replicas, "1s", args.hnsw_m, args.hnsw_ef_construction)
     options = IngestOptions(
         batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
-        force_merge=args.force_merge, show_progress=not args.quiet and sys.stderr.isatty(),
+        force_merge=args.force_merge, show_progress=not args.quiet and on_terminal(json_output=args.json),
         expected_total=_count_lines(path),
     )
     model = settings.model or DEFAULT_MODEL

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
 from hybrid.data import SAMPLE_NAME, data_path
+from hybrid.progress import on_terminal, track
 
 if TYPE_CHECKING:
     from hybrid.training.mining import MiningConfig
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         report = MiningReport()
         print(f"mining {len(qrels)} {args.split} queries against '{settings.index}' on {backend.description}",
               file=sys.stderr)
-        write_examples(args.out, mine(search, queries, qrels, config, instruction=args.instruction, encoder=encoder,
-                                      report=report))
+        examples = mine(search, queries, qrels, config, instruction=args.instruction, encoder=encoder, report=report)
+        write_examples(args.out, track(examples, len(qrels), "mine", "example", enabled=on_terminal()))
     finally:
         backend.close()
     missing = sum(len(v) for v in report.missing_documents.values())

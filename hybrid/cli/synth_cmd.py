@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
 from hybrid.cli.mine_cmd import add_negative_flags, mining_config
+from hybrid.progress import on_terminal, track
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +55,9 @@ def run_synth(args: argparse.Namespace) -> int:
         generator = QueryGenerator(args.generator, device=settings.device, max_new_tokens=args.max_new_tokens)
         print(f"writing queries with {args.generator} for passages of '{settings.index}' on {backend.description}",
               file=sys.stderr)
-        written = write_examples(args.out, synthesize(search, search.documents(), generator, config, report=report))
+        total = min(search.count(), args.limit or search.count())
+        passages = track(search.documents(), total, "synth", "passage", enabled=on_terminal())
+        written = write_examples(args.out, synthesize(search, passages, generator, config, report=report))
     finally:
         backend.close()
     print(f"wrote {written} examples to {args.out} from {report.passages} passages; dropped {report.too_short} "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hybrid.cli.common import positive_int
 from hybrid.data import SAMPLE_NAME, data_path
+from hybrid.progress import on_terminal
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
           + (f"; dev: {len(dev.queries)} queries over {len(dev.doc_ids)} documents" if dev else ""),
           file=sys.stderr)
     report = train(model, examples, args.out, config, dev=dev, device=settings.device,
-                   resume=args.resume, overwrite=args.overwrite)
+                   resume=args.resume, overwrite=args.overwrite, progress=on_terminal())
     dev_line = ""
     if report.best_ndcg is not None:
         base = f"{report.base_ndcg:.4f} -> " if report.base_ndcg is not None else ""

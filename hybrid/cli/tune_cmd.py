@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hybrid.cli import common
 from hybrid.data import SAMPLE_NAME, data_path
+from hybrid.progress import on_terminal
 
 MEASURE = "nDCG@10"
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tuning '{settings.index}' on {backend.description}: {len(queries)} {args.split} queries",
               file=sys.stderr)
         lists = collect_lists(searcher, queries, instruction=args.instruction,
-                              windows=retrieval_windows(current, sweep=True))
+                              windows=retrieval_windows(current, sweep=True), show_progress=on_terminal(), desc="tune")
         before = evaluate(mode_run(lists, "hybrid", current), qrels, [MEASURE])[MEASURE]
         ranked = sweep(lists, qrels, MEASURE)
         best, after = ranked[0]

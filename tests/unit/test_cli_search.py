@@ -147,3 +147,15 @@ def test_eval_measures_the_lists_search_returns(demo: Path, tmp_path: Path, caps
         backend.close()
     assert data["queries"] == 60 and 0 < data["metrics"]["hybrid"]["nDCG@10"] <= 1
     assert max(s["nDCG@10"] for s in data["sweep"]) == data["sweep"][0]["nDCG@10"]
+
+
+@pytest.mark.parametrize("argv", [["--explain"], ["--mode", "bm25", "--k", "3"], ["--mode", "dense", "--from", "10"],
+                                  ["--fusion", "rrf", "--k", "20"]])
+def test_json_output_follows_its_documented_schema(demo: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "search-json.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    out = _json(capsys, ["search", QUERY, *_flags(demo), *argv])
+    jsonschema.validate(out, schema)
+    assert out["hits"]  # a schema that an empty answer passes proves little
