@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="FIELD=VALUE, FIELD=A|B, FIELD>=N, FIELD<=N; repeatable (all must hold)")
     p.add_argument("--instruction", help="task name (scifact, nfcorpus, trec-covid …) or free text, for the query embedding")
     p.add_argument("--model", help="encoder (default: the preset that built the index)")
+    p.add_argument("--facets", default="", metavar="FIELD,FIELD",
+                   help="count these metadata fields over the ranked list (e.g. year,journal,mesh)")
     p.add_argument("--explain", action="store_true", help="show each hit's BM25 and dense ranks and scores")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
     common.add_fusion_flags(p)
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             query=args.query, mode=args.mode, k=args.k, offset=args.offset,
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
             instruction=args.instruction, explain=args.explain, fusion_changes=common.fusion_changes(args),
+            facets=tuple(name.strip() for name in args.facets.split(",") if name.strip()),
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
         response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
@@ -61,6 +64,8 @@ def response_json(response) -> dict[str, object]:  # type: ignore[no-untyped-def
         "candidates": response.candidates, "took_ms": round(response.took_ms, 1),
         "fusion": None if response.fusion is None else dataclasses.asdict(response.fusion),
         "hits": [{**h._asdict(), "metadata": dict(h.metadata)} for h in response.hits],
+        "facets": None if response.facets is None else {
+            field: [{"value": value, "count": count} for value, count in counts] for field, counts in response.facets.items()},
     }
 
 
@@ -91,3 +96,8 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
             line += f" {_fmt(hit.bm25_norm, 3):>9} {_fmt(hit.dense_norm, 3):>10}"
         title = hit.title or hit.text
         print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")
+    if response.facets:
+        print(f"facets over the {response.candidates} ranked documents:")
+        for field, counts in response.facets.items():
+            shown = " · ".join(f"{value} ({count})" for value, count in counts) or "no values"
+            print(f"  {field}: {shown}")

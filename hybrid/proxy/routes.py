@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 
 from hybrid.backends.base import INDEX_NAME_PATTERN, IndexNotFoundError
 from hybrid.proxy.deps import State, require_api_key
-from hybrid.proxy.schemas import DocumentBody, FusionApplied, HitBody, IndexInfo, Problem, SearchBody, SearchResult
+from hybrid.proxy.schemas import (
+    DocumentBody,
+    FacetBucket,
+    FusionApplied,
+    HitBody,
+    IndexInfo,
+    Problem,
+    SearchBody,
+    SearchResult,
+)
 
 ERRORS = {
     400: {"model": Problem, "description": "a valid body this search cannot answer (the detail says why)"},
@@ -39,7 +48,10 @@ async def search(body: SearchBody, state: State, index: IndexName = None) -> Sea
                         candidates=response.candidates, offset=response.offset,
                         fusion=FusionApplied(**dataclasses.asdict(response.fusion))
                         if body.explain and response.fusion is not None else None,
-                        hits=[HitBody.of(h, explain=body.explain) for h in response.hits])
+                        hits=[HitBody.of(h, explain=body.explain) for h in response.hits],
+                        facets=None if response.facets is None else {
+                            field: [FacetBucket(value=v, count=n) for v, n in counts]
+                            for field, counts in response.facets.items()})
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentBody, summary="one document by id")

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hybrid.retrieval import Hit, RangeFilter, SearchRequest, TermFilter, params
+from hybrid.retrieval.facets import MAX_FACETS
 from hybrid.retrieval.fusion import FusionMethod
 from hybrid.retrieval.request import Filter, FusionChanges, fusion_changes
 
@@ -70,6 +71,8 @@ class SearchBody(BaseModel):
                                     description="task name (scifact …) or free text")
     explain: bool = Field(False, description="add each hit's BM25 and dense rank and score")
     fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
+    facets: list[str] = Field(default_factory=list, max_length=MAX_FACETS,
+                              description='metadata fields to count over the ranked list, e.g. ["year", "journal"]')
 
     def to_request(self) -> SearchRequest:
         filters: list[Filter] = []
@@ -80,7 +83,8 @@ class SearchBody(BaseModel):
                 values = tuple(value) if isinstance(value, list) else (value,)
                 filters.append(TermFilter(name, values))
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
-                             self.explain, fusion_changes=self.fusion.changes() if self.fusion else ())
+                             self.explain, fusion_changes=self.fusion.changes() if self.fusion else (),
+                             facets=tuple(self.facets))
 
 
 class SideScore(BaseModel):
@@ -121,6 +125,11 @@ class HitBody(BaseModel):
                    found_by=list(hit.found_by), metadata=dict(hit.metadata), **sides)  # type: ignore[arg-type]
 
 
+class FacetBucket(BaseModel):
+    value: str | int
+    count: int
+
+
 class SearchResult(BaseModel):
     index: str
     mode: str
@@ -129,6 +138,9 @@ class SearchResult(BaseModel):
     offset: int
     fusion: FusionApplied | None = Field(None, description="with explain, hybrid mode: the fusion this query ran")
     hits: list[HitBody]
+    facets: dict[str, list[FacetBucket]] | None = Field(
+        None, description="with facets: per field, document counts over the ranked list (integer fields by value, "
+                          "keyword fields the most frequent values)")
 
 
 class DocumentBody(BaseModel):

@@ -18,6 +18,7 @@ from hybrid.index_meta import IndexMeta
 from hybrid.recipes import check_fingerprint, resolve_instruction
 from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.retrieval.calibration import Calibration
+from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList, fuse
 from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
 from hybrid.retrieval.types import (
@@ -76,13 +77,21 @@ class SearchPlan:
     def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
         return [h.doc_id for h in page_of(ranked, self.request)]
 
+    def facet_query(self, ranked: Sequence[Hit]) -> FacetQuery | None:
+        """What to count for the request's facets: its fields over the whole ranked list (None: no facets)."""
+        if not self.request.facets:
+            return None
+        kinds = self.meta.metadata_fields
+        return FacetQuery(tuple((name, kinds[name]) for name in self.request.facets), tuple(h.doc_id for h in ranked))
+
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
-                started: float) -> SearchResponse:
+                started: float, facets: FacetCounts | None = None) -> SearchResponse:
         """The page, with its documents' bodies, timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
         took = (time.perf_counter() - started) * 1000
         fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
-        return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion)
+        return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion,
+                              facets)
 
 
 def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:

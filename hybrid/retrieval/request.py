@@ -18,6 +18,7 @@ from typing import Literal
 
 from hybrid.documents import MetadataFields
 from hybrid.retrieval import params
+from hybrid.retrieval.facets import MAX_FACETS
 from hybrid.retrieval.fusion import FUSION_METHODS, FusionMethod
 
 Mode = Literal["bm25", "dense", "hybrid"]
@@ -133,6 +134,7 @@ class SearchRequest:
     # this request on top of it (flags, the proxy's body); ``plan_search`` folds both into ``fusion``.
     fusion: FusionConfig | None = None
     fusion_changes: FusionChanges = ()
+    facets: tuple[str, ...] = ()  # metadata fields to count over the ranked list (``hybrid.retrieval.facets``)
 
     def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
         """This request with its fusion settled against the index's default."""
@@ -172,6 +174,7 @@ class SearchRequest:
             raise BadRequestError("; ".join(problems))
         self._check_page()
         _check_filters(self.filters, filterable)
+        _check_facets(self.facets, filterable)
 
     def _check_page(self) -> None:
         capacity = self.list_capacity()
@@ -202,6 +205,17 @@ def _check_filters(filters: Sequence[Filter], filterable: MetadataFields) -> Non
             raise BadRequestError(f"range filter on {f.field!r}, a {kind} field; ranges need an integer field")
         if isinstance(f, TermFilter) and kind == "integer" and not all(isinstance(v, int) for v in f.values):
             raise BadRequestError(f"filter {f.field!r} is an integer field; got {list(f.values)}")
+
+
+def _check_facets(facets: Sequence[str], filterable: MetadataFields) -> None:
+    if len(facets) > MAX_FACETS:
+        raise BadRequestError(f"{len(facets)} facets; the limit is {MAX_FACETS}")
+    if len(set(facets)) != len(facets):
+        raise BadRequestError(f"facets {list(facets)} name a field twice")
+    for name in facets:
+        if name not in filterable:
+            names = ", ".join(sorted(filterable)) or "none (the index has no metadata fields)"
+            raise BadRequestError(f"unknown facet field {name!r}; facet fields: {names}")
 
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|=|:)\s*(.+?)\s*$")

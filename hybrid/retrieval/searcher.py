@@ -37,8 +37,8 @@ class Searcher:
         started = time.perf_counter()
         plan = plan_search(request, self.backend.index_meta())
         ranked = plan.rank(self.backend.retrieve(plan.queries(self._query_vector(plan))))
-        stored = self.backend.fetch(plan.page_ids(ranked))
-        return plan.respond(self.index, ranked, stored, started)
+        stored, facets = self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
+        return plan.respond(self.index, ranked, stored, started, facets)
 
     def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
         """Query embeddings in batches, after checking the encoder against the index's fingerprint."""
@@ -91,9 +91,9 @@ class AsyncSearcher:
         lap = self._stage("retrieve", lap)
         ranked = plan.rank(lists)
         lap = self._stage("fusion", lap)
-        stored = await self.backend.fetch(plan.page_ids(ranked))
+        stored, facets = await self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
         self._stage("fetch", lap)
-        return plan.respond(self.index, ranked, stored, started)
+        return plan.respond(self.index, ranked, stored, started, facets)
 
     def _stage(self, name: str, since: float) -> float:
         now = time.perf_counter()

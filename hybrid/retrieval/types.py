@@ -10,6 +10,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from hybrid.documents import Metadata
+from hybrid.retrieval.facets import FacetCounts
 from hybrid.retrieval.request import Filter, Mode
 
 Side = Literal["bm25", "dense"]
@@ -48,6 +49,7 @@ class SearchResponse:
     candidates: int  # length of the ranked list the page was cut from
     took_ms: float
     fusion: AppliedFusion | None = None  # hybrid mode: how the two sides were combined for this query
+    facets: FacetCounts | None = None  # counts over the ranked list, when the request named facet fields
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ explain, errors, and the same evaluation numbers as the embedded backend."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,27 @@ def test_server_side_hybrid_needs_neural_search(searchers, opensearch_client, mi
     search = searchers["opensearch"]
     hits = server_side_hybrid(opensearch_client, search.index, QUERY, vector, 10, search.backend.index_meta().lexical)
     assert len(hits) == 10 and len({d for d, _ in hits}) == 10
+
+
+@pytest.mark.parametrize("backend", ["opensearch", "embedded"])
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_facets_count_the_whole_ranked_list(searchers, backend: str, mode: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Facet counts are the metadata of every hit of the list the pages are cut from (two shards on the
+    node: the counts must still be exact), and on OpenSearch they come with the page in one _msearch."""
+    searcher = searchers[backend]
+    filters = (RangeFilter("year", gte=2005),)
+    calls: list[str] = []
+    if backend == "opensearch":
+        client = searcher.backend.client
+        for method in ("msearch", "mget", "search"):
+            original = getattr(client, method)
+            monkeypatch.setattr(client, method, lambda *a, _m=method, _o=original, **kw: calls.append(_m) or _o(*a, **kw))
+    response = searcher.search(SearchRequest(QUERY, mode=mode, k=5, filters=filters, facets=("year", "journal")))
+    if backend == "opensearch":
+        assert calls == ["msearch", "msearch"]  # the sub-queries; then the page's documents with the facets
+    whole = searcher.search(SearchRequest(QUERY, mode=mode, k=response.candidates, filters=filters)).hits
+    years = Counter(h.metadata["year"] for h in whole)
+    journals = Counter(h.metadata["journal"] for h in whole)
+    assert len(response.hits) == 5 and min(years) >= 2005
+    assert response.facets == {"year": sorted(years.items()),
+                               "journal": sorted(journals.items(), key=lambda item: (-item[1], item[0]))}

@@ -13,6 +13,7 @@ from hybrid.backends.embedded.search import EmbeddedSearch
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.index_meta import IndexMeta, IndexMetaError
+from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.types import SideQuery, StoredDocument
 
@@ -39,6 +40,10 @@ class ThreadedSearch:
 
     async def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
         return await asyncio.to_thread((await self._opened()).fetch, ids)
+
+    async def fetch_page(self, ids: Sequence[str],
+                         facets: FacetQuery | None) -> tuple[dict[str, StoredDocument], FacetCounts | None]:
+        return await asyncio.to_thread((await self._opened()).fetch_page, ids, facets)
 
     async def count(self) -> int:
         return (await self._opened()).count()

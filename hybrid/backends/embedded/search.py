@@ -16,6 +16,7 @@ from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import IDS, VECTORS
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD
+from hybrid.retrieval.facets import FacetCounts, FacetQuery, count_facets
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, SideQuery, StoredDocument, lucene_dense_score
@@ -119,6 +120,12 @@ class EmbeddedSearch:
             if row is not None:
                 out[doc_id] = StoredDocument(row[0], row[1], row[2])  # type: ignore[arg-type]
         return out
+
+    def fetch_page(self, ids: Sequence[str], facets: FacetQuery | None) -> tuple[dict[str, StoredDocument], FacetCounts | None]:
+        page = self.fetch(ids)
+        if facets is None:
+            return page, None
+        return page, count_facets((d.metadata for d in self.fetch(facets.candidates).values()), facets)
 
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:
         for doc_id, title, text, metadata, _vector in self.generation.iter_rows():

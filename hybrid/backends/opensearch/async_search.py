@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.handle import IndexHandle
-from hybrid.backends.opensearch.queries import FETCH_EXCLUDES, msearch_lines, msearch_lists, stored_documents
+from hybrid.backends.opensearch.queries import (
+    FETCH_EXCLUDES,
+    msearch_lines,
+    msearch_lists,
+    page_answer,
+    page_lines,
+    stored_documents,
+)
 from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.types import SideQuery, StoredDocument
 
@@ -37,6 +45,13 @@ class AsyncOpenSearchSearch(IndexHandle):
             return {}
         return stored_documents(await self.client.mget(index=self.index, body={"ids": list(ids)},
                                                        _source_excludes=FETCH_EXCLUDES))
+
+    @translated
+    async def fetch_page(self, ids: Sequence[str],
+                         facets: FacetQuery | None) -> tuple[dict[str, StoredDocument], FacetCounts | None]:
+        if facets is None:
+            return await self.fetch(ids), None
+        return page_answer(await self.client.msearch(body=page_lines(self.index, ids, facets)), facets)
 
     @translated
     async def count(self) -> int:

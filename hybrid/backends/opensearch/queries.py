@@ -11,6 +11,7 @@ from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD
 from hybrid.backends.opensearch.mapping import meta_block
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD, LexicalLayout
+from hybrid.retrieval.facets import FacetCounts, FacetQuery, ordered
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, KnnQuery, SideQuery, StoredDocument
@@ -122,6 +123,45 @@ def stored_documents(mget_response: Mapping[str, object]) -> dict[str, StoredDoc
 
 
 FETCH_EXCLUDES = [VECTOR_FIELD]
+
+
+def facet_aggregations(query: FacetQuery) -> dict[str, object]:
+    """One aggregation per facet field, named by position (field names stay out of keys): a histogram of
+    interval 1 for integer fields, the top ``size`` terms (count, then value) for keyword fields; shard
+    sizes large enough that the counts are exact over the candidates."""
+    aggs: dict[str, object] = {}
+    for i, (field, kind) in enumerate(query.fields):
+        if kind == "integer":
+            aggs[f"f{i}"] = {"histogram": {"field": field, "interval": 1, "min_doc_count": 1}}
+        else:
+            aggs[f"f{i}"] = {"terms": {"field": field, "size": query.size, "shard_size": max(len(query.candidates), query.size),
+                                       "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+    return aggs
+
+
+def page_lines(index: str, ids: Sequence[str], facets: FacetQuery) -> list[Mapping[str, object]]:
+    """One ``_msearch``: the page's documents by id, and the facets as aggregations over the candidates."""
+    return [
+        {"index": index}, {"size": len(ids), "query": {"ids": {"values": list(ids)}}, "_source": {"excludes": FETCH_EXCLUDES}},
+        {"index": index}, {"size": 0, "query": {"ids": {"values": list(facets.candidates)}},
+                           "aggs": facet_aggregations(facets)},
+    ]
+
+
+def page_answer(msearch_response: Mapping[str, object], facets: FacetQuery) -> tuple[dict[str, StoredDocument], FacetCounts]:
+    """The page's documents and the facet counts from ``page_lines``' answer."""
+    documents, counts = msearch_response["responses"]  # type: ignore[index]
+    for part, response in (("the page's documents", documents), ("the facet counts", counts)):
+        error = response_error(response)
+        if error:
+            raise BackendError(f"fetching {part} failed: {error}")
+    stored = {h["_id"]: stored_document(h["_source"]) for h in documents["hits"]["hits"]}
+    aggregations = counts.get("aggregations", {})
+    out: FacetCounts = {}
+    for i, (field, kind) in enumerate(facets.fields):
+        buckets = aggregations.get(f"f{i}", {}).get("buckets", [])
+        out[field] = ordered(((b["key"], int(b["doc_count"])) for b in buckets), kind, facets.size)
+    return stored, out
 
 
 def catalog(mappings: Mapping[str, object], aliases: Mapping[str, object]) -> list[tuple[str, str, IndexMeta]]:

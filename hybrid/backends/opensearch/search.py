@@ -12,11 +12,14 @@ from hybrid.backends.opensearch.queries import (
     FETCH_EXCLUDES,
     msearch_lines,
     msearch_lists,
+    page_answer,
+    page_lines,
     sample_body,
     stored_document,
     stored_documents,
 )
 from hybrid.index_meta import IndexMeta
+from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.types import SideQuery, StoredDocument
 
@@ -44,6 +47,12 @@ class OpenSearchSearch(IndexHandle):
             return {}
         return stored_documents(self.client.mget(index=self.index, body={"ids": list(ids)},
                                                  _source_excludes=FETCH_EXCLUDES))
+
+    @translated
+    def fetch_page(self, ids: Sequence[str], facets: FacetQuery | None) -> tuple[dict[str, StoredDocument], FacetCounts | None]:
+        if facets is None:
+            return self.fetch(ids), None
+        return page_answer(self.client.msearch(body=page_lines(self.index, ids, facets)), facets)
 
     @translated
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:

@@ -148,3 +148,23 @@ def test_fusion_fields_left_out_come_from_the_indexs_default(root: Path) -> None
     finally:
         backend.update_record("second", {"default_fusion": None})
         backend.close()
+
+
+def test_facets_count_the_ranked_list(api: TestClient) -> None:
+    body = {"query": QUERY, "k": 3, "filters": {"year": {"gte": 2010}}}
+    assert "facets" not in api.post("/v1/search", json=body).json()
+    answer = api.post("/v1/search", json={**body, "facets": ["journal", "year"]}).json()
+    whole = api.post("/v1/search", json={**body, "k": answer["candidates"]}).json()["hits"]
+    years: dict[int, int] = {}
+    journals: dict[str, int] = {}
+    for hit in whole:
+        years[hit["metadata"]["year"]] = years.get(hit["metadata"]["year"], 0) + 1
+        journals[hit["metadata"]["journal"]] = journals.get(hit["metadata"]["journal"], 0) + 1
+    assert answer["facets"] == {
+        "journal": [{"value": v, "count": n} for v, n in sorted(journals.items(), key=lambda item: (-item[1], item[0]))],
+        "year": [{"value": v, "count": n} for v, n in sorted(years.items())],
+    }
+    assert min(years) >= 2010 and len(answer["hits"]) == 3
+    bad = api.post("/v1/search", json={**body, "facets": ["mesh"]})
+    assert bad.status_code == 400 and "unknown facet field 'mesh'" in bad.json()["detail"]
+    assert api.post("/v1/search", json={**body, "facets": [f"f{i}" for i in range(9)]}).status_code == 422
