@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 
 from hybrid.cli import common
 from hybrid.retrieval import params
@@ -26,6 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--model", help="encoder (default: the preset that built the index)")
     p.add_argument("--facets", default="", metavar="FIELD,FIELD",
                    help="count these metadata fields over the ranked list (e.g. year,journal,mesh)")
+    p.add_argument("--highlight", action="store_true",
+                   help="show a snippet per hit with the query's words marked (dense-only hits: the closest sentence)")
     p.add_argument("--explain", action="store_true", help="show each hit's BM25 and dense ranks and scores")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
     common.add_fusion_flags(p)
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             query=args.query, mode=args.mode, k=args.k, offset=args.offset,
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
             instruction=args.instruction, explain=args.explain, fusion_changes=common.fusion_changes(args),
-            facets=tuple(name.strip() for name in args.facets.split(",") if name.strip()),
+            facets=tuple(name.strip() for name in args.facets.split(",") if name.strip()), highlight=args.highlight,
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
         response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
@@ -63,10 +66,26 @@ def response_json(response) -> dict[str, object]:  # type: ignore[no-untyped-def
         "index": response.index, "mode": response.mode, "offset": response.offset,
         "candidates": response.candidates, "took_ms": round(response.took_ms, 1),
         "fusion": None if response.fusion is None else dataclasses.asdict(response.fusion),
-        "hits": [{**h._asdict(), "metadata": dict(h.metadata)} for h in response.hits],
+        "hits": [{**h._asdict(), "metadata": dict(h.metadata),
+                  "highlight": None if h.highlight is None else highlight_json(h.highlight)} for h in response.hits],
         "facets": None if response.facets is None else {
             field: [{"value": value, "count": count} for value, count in counts] for field, counts in response.facets.items()},
     }
+
+
+def highlight_json(h) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"title": [list(s) for s in h.title], "snippet": h.snippet, "snippet_spans": [list(s) for s in h.snippet_spans],
+            "chosen_by": h.chosen_by}
+
+
+def marked(text: str, spans, on_terminal: bool) -> str:  # type: ignore[no-untyped-def]
+    """``text`` with the spans in bold on a terminal, else in [brackets]."""
+    start, end = ("\033[1m", "\033[0m") if on_terminal else ("[", "]")
+    out, at = [], 0
+    for s, e in spans:
+        out += [text[at:s], start, text[s:e], end]
+        at = e
+    return "".join(out) + text[at:]
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -95,7 +114,12 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
         if fused:
             line += f" {_fmt(hit.bm25_norm, 3):>9} {_fmt(hit.dense_norm, 3):>10}"
         title = hit.title or hit.text
-        print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")
+        if hit.highlight is None:
+            print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")
+            continue
+        tty = sys.stdout.isatty()
+        print(f"{line}  {marked(hit.title, hit.highlight.title, tty) if hit.title else title[:80]}")
+        print(f"{'':6}{marked(hit.highlight.snippet, hit.highlight.snippet_spans, tty)}")
     if response.facets:
         print(f"facets over the {response.candidates} ranked documents:")
         for field, counts in response.facets.items():

@@ -93,6 +93,11 @@ class QueryEmbedder:
                 self._cache.popitem(last=False)
         return vector
 
+    async def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage embeddings (snippet sentences) on the model thread, outside the query batches."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: self.encoder.encode_passages(texts, show_progress=False))
+
     async def _embed(self, text: str, instruction: str | None) -> np.ndarray:
         loop = asyncio.get_running_loop()
         queued_at = time.perf_counter()

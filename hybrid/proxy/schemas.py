@@ -71,6 +71,8 @@ class SearchBody(BaseModel):
                                     description="task name (scifact …) or free text")
     explain: bool = Field(False, description="add each hit's BM25 and dense rank and score")
     fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
+    highlight: bool = Field(False, description="mark the query's words in title and snippet; dense-only hits get the "
+                                               "sentence closest to the query as snippet")
     facets: list[str] = Field(default_factory=list, max_length=MAX_FACETS,
                               description='metadata fields to count over the ranked list, e.g. ["year", "journal"]')
 
@@ -84,7 +86,7 @@ class SearchBody(BaseModel):
                 filters.append(TermFilter(name, values))
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
                              self.explain, fusion_changes=self.fusion.changes() if self.fusion else (),
-                             facets=tuple(self.facets))
+                             facets=tuple(self.facets), highlight=self.highlight)
 
 
 class SideScore(BaseModel):
@@ -99,6 +101,13 @@ class FusionApplied(BaseModel):
     dense_weight: float
 
 
+class HighlightBody(BaseModel):
+    title: list[tuple[int, int]] = Field(description="[start, end) character spans of the query's words in the title")
+    snippet_spans: list[tuple[int, int]] = Field(description="the same in the snippet")
+    chosen_by: Literal["bm25", "dense", "start"] = Field(
+        description="bm25: the sentence with most query words; dense: the sentence closest to the query's embedding")
+
+
 class HitBody(BaseModel):
     id: str
     rank: int
@@ -109,10 +118,16 @@ class HitBody(BaseModel):
     bm25: SideScore | None = Field(None, description="with explain: the hit's BM25 rank and score, if BM25 found it")
     dense: SideScore | None = Field(None, description="with explain: the hit's dense rank and score, if found densely")
     metadata: dict[str, object] = Field(default_factory=dict)
+    highlight: HighlightBody | None = Field(None, description="with highlight: where the query's words are")
 
     @classmethod
     def of(cls, hit: Hit, *, explain: bool) -> HitBody:
         snippet = hit.text if len(hit.text) <= SNIPPET_CHARS else hit.text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        marks = None
+        if hit.highlight is not None:
+            snippet = hit.highlight.snippet
+            marks = HighlightBody(title=list(hit.highlight.title), snippet_spans=list(hit.highlight.snippet_spans),
+                                  chosen_by=hit.highlight.chosen_by)  # type: ignore[arg-type]
         sides = {}
         if explain:
             sides = {
@@ -122,7 +137,7 @@ class HitBody(BaseModel):
                 if hit.dense_rank is not None else None,
             }
         return cls(id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet,
-                   found_by=list(hit.found_by), metadata=dict(hit.metadata), **sides)  # type: ignore[arg-type]
+                   found_by=list(hit.found_by), metadata=dict(hit.metadata), highlight=marks, **sides)  # type: ignore[arg-type]
 
 
 class FacetBucket(BaseModel):

@@ -20,6 +20,7 @@ from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.retrieval.calibration import Calibration
 from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList, fuse
+from hybrid.retrieval.highlight import highlight, query_terms
 from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
 from hybrid.retrieval.types import (
     SIDES,
@@ -84,10 +85,25 @@ class SearchPlan:
         kinds = self.meta.metadata_fields
         return FacetQuery(tuple((name, kinds[name]) for name in self.request.facets), tuple(h.doc_id for h in ranked))
 
+    def dense_snippet_texts(self, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> dict[str, str]:
+        """With highlights: the texts of the page's hits only the dense side found, whose snippets are
+        chosen by sentence embeddings (``highlight.sentence_pieces``)."""
+        if not self.request.highlight:
+            return {}
+        return {h.doc_id: stored[h.doc_id].text for h in page_of(ranked, self.request)
+                if h.found_by == ("dense",) and h.doc_id in stored}
+
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
-                started: float, facets: FacetCounts | None = None) -> SearchResponse:
-        """The page, with its documents' bodies, timed from ``started`` (``time.perf_counter``)."""
+                started: float, facets: FacetCounts | None = None,
+                closest: Mapping[str, int] | None = None) -> SearchResponse:
+        """The page, with its documents' bodies (and highlights, when asked: ``closest`` gives the snippet
+        sentence of dense-only hits), timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
+        if self.request.highlight:
+            terms = query_terms(self.request.query)
+            closest = closest or {}
+            hits = [h._replace(highlight=highlight(h.title, h.text, terms, closest_sentence=closest.get(h.doc_id)))
+                    for h in hits]
         took = (time.perf_counter() - started) * 1000
         fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
         return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion,

@@ -135,6 +135,7 @@ class SearchRequest:
     fusion: FusionConfig | None = None
     fusion_changes: FusionChanges = ()
     facets: tuple[str, ...] = ()  # metadata fields to count over the ranked list (``hybrid.retrieval.facets``)
+    highlight: bool = False  # the query's words marked in title and snippet (``hybrid.retrieval.highlight``)
 
     def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
         """This request with its fusion settled against the index's default."""

@@ -12,6 +12,7 @@ import numpy as np
 from hybrid.index_meta import IndexMeta
 from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
+from hybrid.retrieval.highlight import closest_sentences, sentence_pieces
 from hybrid.retrieval.pipeline import SearchPlan, plan_search
 from hybrid.retrieval.request import BadRequestError, SearchRequest
 from hybrid.retrieval.types import SearchResponse
@@ -36,9 +37,16 @@ class Searcher:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         plan = plan_search(request, self.backend.index_meta())
-        ranked = plan.rank(self.backend.retrieve(plan.queries(self._query_vector(plan))))
+        vector = self._query_vector(plan)
+        ranked = plan.rank(self.backend.retrieve(plan.queries(vector)))
         stored, facets = self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
-        return plan.respond(self.index, ranked, stored, started, facets)
+        closest = {}
+        texts = plan.dense_snippet_texts(ranked, stored)
+        if texts and vector is not None and self.encoder is not None:
+            pieces, owners = sentence_pieces(list(texts.values()))
+            vectors = self.encoder.encode_passages(pieces, show_progress=False)
+            closest = dict(zip(texts, closest_sentences(owners, vectors, vector, len(texts))))
+        return plan.respond(self.index, ranked, stored, started, facets, closest)
 
     def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
         """Query embeddings in batches, after checking the encoder against the index's fingerprint."""
@@ -64,6 +72,8 @@ class QueryEmbedding(Protocol):
 
     async def embed(self, text: str, instruction: str | None) -> np.ndarray: ...
 
+    async def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
 
 class AsyncSearcher:
     """Searches one index of an async backend; ``embedding_for`` gives the query embedding for an index
@@ -74,7 +84,7 @@ class AsyncSearcher:
                  observe: Callable[[str, float], None] | None = None) -> None:
         self.backend = backend
         self.embedding_for = embedding_for
-        self.observe = observe  # told each stage's seconds: embed, retrieve, fusion, fetch
+        self.observe = observe  # told each stage's seconds: embed, retrieve, fusion, fetch, snippets
 
     @property
     def index(self) -> str:
@@ -92,8 +102,15 @@ class AsyncSearcher:
         ranked = plan.rank(lists)
         lap = self._stage("fusion", lap)
         stored, facets = await self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
-        self._stage("fetch", lap)
-        return plan.respond(self.index, ranked, stored, started, facets)
+        lap = self._stage("fetch", lap)
+        closest = {}
+        texts = plan.dense_snippet_texts(ranked, stored)
+        if texts and vector is not None:
+            pieces, owners = sentence_pieces(list(texts.values()))
+            vectors = await (await self.embedding_for(plan.meta)).embed_passages(pieces)
+            closest = dict(zip(texts, closest_sentences(owners, vectors, vector, len(texts))))
+            self._stage("snippets", lap)
+        return plan.respond(self.index, ranked, stored, started, facets, closest)
 
     def _stage(self, name: str, since: float) -> float:
         now = time.perf_counter()

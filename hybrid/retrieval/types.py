@@ -11,6 +11,7 @@ import numpy as np
 
 from hybrid.documents import Metadata
 from hybrid.retrieval.facets import FacetCounts
+from hybrid.retrieval.highlight import Highlight
 from hybrid.retrieval.request import Filter, Mode
 
 Side = Literal["bm25", "dense"]
@@ -38,6 +39,7 @@ class Hit(NamedTuple):
     title: str = ""
     text: str = ""
     metadata: Mapping[str, object] = MappingProxyType({})
+    highlight: Highlight | None = None  # with a request's ``highlight``: marked words and the snippet
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def test_eval_measures_the_lists_search_returns(demo: Path, tmp_path: Path, caps
 
 
 @pytest.mark.parametrize("argv", [["--explain"], ["--mode", "bm25", "--k", "3"], ["--mode", "dense", "--from", "10"],
-                                  ["--fusion", "rrf", "--k", "20"]])
+                                  ["--fusion", "rrf", "--k", "20"], ["--highlight", "--k", "5"]])
 def test_json_output_follows_its_documented_schema(demo: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     import jsonschema
 

@@ -168,3 +168,20 @@ def test_facets_count_the_ranked_list(api: TestClient) -> None:
     bad = api.post("/v1/search", json={**body, "facets": ["mesh"]})
     assert bad.status_code == 400 and "unknown facet field 'mesh'" in bad.json()["detail"]
     assert api.post("/v1/search", json={**body, "facets": [f"f{i}" for i in range(9)]}).status_code == 422
+
+
+def test_highlights_mark_the_query_words_in_title_and_snippet(api: TestClient) -> None:
+    from hybrid.analysis import analyze
+
+    plain = api.post("/v1/search", json={"query": QUERY, "k": 10}).json()["hits"]
+    assert all("highlight" not in h for h in plain)
+    hits = api.post("/v1/search", json={"query": QUERY, "k": 10, "highlight": True}).json()["hits"]
+    terms = set(analyze(QUERY))
+    marked = 0
+    for hit in hits:
+        h = hit["highlight"]
+        words = [hit["title"][s:e] for s, e in h["title"]] + [hit["snippet"][s:e] for s, e in h["snippet_spans"]]
+        assert all(analyze(w) and analyze(w)[0] in terms for w in words)
+        assert h["chosen_by"] == ("dense" if hit["found_by"] == ["dense"] else "bm25")
+        marked += len(words)
+    assert marked > 0
