@@ -72,8 +72,9 @@ async def document(doc_id: Annotated[str, Path(min_length=1, max_length=512)], s
 
 @v1.get("/indices", response_model=list[IndexInfo], summary="indices built by hybrid")
 async def indices(state: State) -> list[IndexInfo]:
-    return [IndexInfo(name=e.name, documents=e.documents, fingerprint=e.meta.fingerprint.to_meta(),
-                      lexical=e.meta.lexical.to_block(),
+    return [IndexInfo(name=e.name, documents=e.documents, default=e.name == state.settings.index,
+                      fingerprint=e.meta.fingerprint.to_meta(), lexical=e.meta.lexical.to_block(),
+                      metadata_fields=dict(e.meta.metadata_fields),
                       note=e.meta.lexical.upgrade_hint(e.name) if e.meta.lexical.outdated else None)
             for e in await state.backend.async_indices()]
 

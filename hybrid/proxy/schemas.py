@@ -168,6 +168,9 @@ class DocumentBody(BaseModel):
 class IndexInfo(BaseModel):
     name: str
     documents: int
+    default: bool = Field(False, description="the index /v1/search answers from when no ?index= is given")
+    metadata_fields: dict[str, str] = Field(default_factory=dict,
+                                            description="filterable and facetable fields: integer or keyword")
     fingerprint: dict[str, object]
     lexical: dict[str, object]  # the BM25 layout: {"layout": "body", "k1": 0.9, "b": 0.4}
     note: str | None = None  # e.g. that the index has an older BM25 layout and how to rebuild it

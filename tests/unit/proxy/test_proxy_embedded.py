@@ -107,6 +107,8 @@ def test_indices_documents_and_health(api: TestClient) -> None:
     listed = {i["name"]: i for i in api.get("/v1/indices").json()}
     assert {n: i["documents"] for n, i in listed.items()} == {"first": 400, "second": 40}
     assert listed["first"]["fingerprint"]["model_id"] == "model-first"
+    assert [n for n, i in listed.items() if i["default"]] == ["first"]
+    assert listed["first"]["metadata_fields"] == {"year": "integer", "journal": "keyword"}
     hit = api.post("/v1/search", json={"query": QUERY, "mode": "bm25", "k": 1}).json()["hits"][0]
     document = api.get(f"/v1/documents/{hit['id']}").json()
     assert document["title"] == hit["title"] and set(document["metadata"]) == {"year", "journal"}
