@@ -4,7 +4,8 @@ per request on the ``hybrid.access`` logger.
 
 Stages of a search, timed by the search pipeline: ``embed`` (query vector, including any wait for a
 micro-batch), ``retrieve`` (the backend round trip: one ``_msearch`` on OpenSearch), ``fusion``,
-``fetch`` (the page's documents).
+``fetch`` (the page's documents and facets), ``snippets`` (dense-only hits' sentences embedded for
+highlights).
 """
 
 from __future__ import annotations
