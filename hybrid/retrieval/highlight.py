@@ -20,7 +20,8 @@ import numpy as np
 from hybrid.analysis import analyze
 
 SNIPPET_CHARS = 300
-MAX_SENTENCES = 40  # sentences of a dense-only hit embedded to choose its snippet
+MAX_SENTENCES = 20  # sentences of a dense-only hit embedded to choose its snippet
+MAX_DENSE_SNIPPETS = 20  # dense-only hits per page whose snippet is chosen by embedding (bounds the model work)
 _WORD = re.compile(r"\w+(?:['’]\w+)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+")  # a stop then space: "p=0.04" and "e.g.," stay inside
 

@@ -37,15 +37,17 @@ def served(opensearch_client, opensearch_url: str, minilm, tmp_path_factory: pyt
                metadata_fields=dict(META_FIELDS.metadata), index_options=IndexOptions(replicas=0), options=IngestOptions())
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": opensearch_url}
+    log = (folder / "serve.log").open("wb")  # a file, not a pipe: nobody reads the access log while tests run
     server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
-                               "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     if not wait_until_ready(url, timeout_s=120):
         server.kill()
-        pytest.fail(f"proxy did not become ready: {server.stdout.read().decode()[-2000:] if server.stdout else ''}")
+        pytest.fail(f"proxy did not become ready: {(folder / 'serve.log').read_text()[-2000:]}")
     yield url
     server.terminate()
     server.wait(timeout=30)
+    log.close()
     opensearch_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
 
 
