@@ -15,10 +15,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS_LOG = logging.getLogger("hybrid.access")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -72,38 +72,61 @@ def error_kind(request: Request, exc: Exception) -> None:
     request.state.error_kind = type(exc).__name__
 
 
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"  # the template (/v1/documents/{doc_id}), not the URL
 
 
-def install(app: FastAPI, metrics: ProxyMetrics, *, access_log: bool = True) -> None:
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get(REQUEST_ID_HEADER, "")
+class Observe:
+    """Pure ASGI middleware (no per-request task or body streaming, unlike ``BaseHTTPMiddleware``): the
+    request id, the request's metrics and its access-log line."""
+
+    def __init__(self, app: ASGIApp, metrics: ProxyMetrics, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         request_id = given if _USABLE_ID.fullmatch(given) else uuid.uuid4().hex
-        request.state.request_id = request_id
-        started = time.perf_counter()
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
+            await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
-            route = _route_of(request)
-            metrics.requests.labels(route, request.method, str(status)).inc()
-            metrics.latency.labels(route).observe(seconds)
-            kind = getattr(request.state, "error_kind", None) or (_KINDS.get(status) if status >= 400 else None)
-            if kind:
-                metrics.errors.labels(kind).inc()
-            if access_log:
-                ACCESS_LOG.info(json.dumps({
-                    "ts": round(time.time(), 3), "request_id": request_id, "method": request.method,
-                    "path": request.url.path, "route": route, "status": status, "ms": round(seconds * 1000, 2),
-                    "client": request.client.host if request.client else None, **({"error": kind} if kind else {}),
-                }))
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
+            self._record(scope, request_id, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        route = _route_of(scope)
+        method = scope["method"]
+        self.metrics.requests.labels(route, method, str(status)).inc()
+        self.metrics.latency.labels(route).observe(seconds)
+        kind = scope["state"].get("error_kind") or (_KINDS.get(status) if status >= 400 else None)
+        if kind:
+            self.metrics.errors.labels(kind).inc()
+        if self.access_log and ACCESS_LOG.isEnabledFor(logging.INFO):
+            client = scope.get("client")
+            ACCESS_LOG.info(json.dumps({
+                "ts": round(time.time(), 3), "request_id": request_id, "method": method, "path": scope["path"],
+                "route": route, "status": status, "ms": round(seconds * 1000, 2),
+                "client": client[0] if client else None, **({"error": kind} if kind else {}),
+            }))
+
+
+def install(app: FastAPI, metrics: ProxyMetrics, *, access_log: bool = True) -> None:
+    app.add_middleware(Observe, metrics=metrics, access_log=access_log)  # type: ignore[arg-type]
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
