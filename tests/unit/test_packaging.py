@@ -21,9 +21,13 @@ def test_every_package_folder_is_installed_under_hybrid() -> None:
             found.add(".".join([name, *relative.parts]))
     # Subpackages mapped elsewhere are listed under their mapping, not under hybrid/ itself. Data folders
     # (no Python in them) are listed too, so setuptools ships their files without warning.
-    data = {p for p in config["packages"] if not (ROOT / p.replace(".", "/") / "__init__.py").exists()}
+    def folder(package: str) -> Path:
+        prefix = max((m for m in mapping if package == m or package.startswith(m + ".")), key=len)
+        return ROOT / mapping[prefix] / Path(*package[len(prefix):].split(".")[1:])
+
+    data = {p for p in config["packages"] if not (folder(p) / "__init__.py").exists()}
     assert set(config["packages"]) - data == found
-    assert all(not list((ROOT / p.replace(".", "/")).glob("*.py")) and (ROOT / p.replace(".", "/")).is_dir() for p in data)
+    assert data and all(folder(p).is_dir() and not list(folder(p).glob("*.py")) for p in data)
     assert all(p == "hybrid" or p.startswith("hybrid.") for p in config["packages"])  # no top-level ingest/training
 
 
