@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     opensearch_verify_certs: bool = True
     opensearch_ca_certs: Path | None = None
     opensearch_timeout_s: float = 30.0
+    opensearch_retry_budget_s: float = 120.0  # ingest: how long documents the cluster could not take are retried
 
     # The search proxy (`hybrid serve`).
     proxy_host: str = "127.0.0.1"

@@ -67,7 +67,7 @@ class OpenSearchBackend:
     def ingest_target(self) -> OpenSearchTarget:
         from hybrid.backends.opensearch.target import OpenSearchTarget
 
-        return OpenSearchTarget(self.client)
+        return OpenSearchTarget(self.client, retry_budget_s=self.settings.opensearch_retry_budget_s)
 
     @translated
     def update_record(self, index: str, changes: Mapping[str, object]) -> None:

@@ -10,6 +10,8 @@ configured values come back at the end, and after a failure too.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import random
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, IndexOptions, check_index_name
+from hybrid.backends.base import BackendError, BackendUnavailableError, IndexOptions, check_index_name
 from hybrid.backends.opensearch.client import where
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.mapping import document_source, index_body, meta_block, meta_mapping
@@ -27,6 +29,16 @@ from hybrid.recipes.fingerprint import check_fingerprint
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
+
+
+TRANSIENT_ITEM_STATUSES = frozenset({429, 502, 503, 504})  # and any other 5xx: the cluster, not the document
+MAX_BACKOFF_S = 30.0
+
+
+def backoff_s(attempt: int, initial_s: float) -> float:
+    """Exponential backoff with full jitter: a random wait up to ``initial * 2**attempt`` (capped), so
+    writers that failed together do not retry together."""
+    return random.uniform(0, min(MAX_BACKOFF_S, initial_s * 2**attempt))
 
 
 class OpenSearchTarget:
@@ -40,6 +52,7 @@ class OpenSearchTarget:
         chunk_bytes: int = 20 * 2**20,
         max_retries: int = 6,
         initial_backoff_s: float = 0.5,
+        retry_budget_s: float = 120.0,
     ) -> None:
         self.client = client
         self.where = where(client)
@@ -47,6 +60,7 @@ class OpenSearchTarget:
         self.chunk_bytes = chunk_bytes
         self.max_retries = max_retries
         self.initial_backoff_s = initial_backoff_s
+        self.retry_budget_s = retry_budget_s  # per batch: how long items the cluster could not take are retried
         self.alias = ""
         self.physical = ""
         self.replaces: str | None = None
@@ -152,30 +166,49 @@ class OpenSearchTarget:
 
     @translated
     def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
-        """Bulk in chunks by count and bytes. opensearch-py retries 429 item rejections with
-        backoff here; the client retries connection errors, timeouts and 502/503/504."""
+        """Bulk in chunks by count and bytes. A document the cluster refuses for what it is (a mapping
+        error, 4xx) is a reject; one it could not take just now (429, 5xx: a shard without its primary, a
+        node going down) is not the document's fault and is sent again with exponential backoff and
+        jitter until ``retry_budget_s`` is spent, then the run stops with one error (a rerun resumes).
+        The client itself retries connection errors, timeouts and 502/503/504 answers to a whole request."""
+        positions = {d.id: d.position for d in docs}
+        pending = {str(a["_id"]): a for a in self._actions(docs, vectors)}
+        rejects: list[Reject] = []
+        deadline = time.monotonic() + self.retry_budget_s
+        for attempt in itertools.count():
+            transient: dict[str, str] = {}
+            for doc_id, status, reason in self._bulk(list(pending.values())):
+                if status in TRANSIENT_ITEM_STATUSES or status >= 500:
+                    transient[doc_id] = f"{status}: {reason}"
+                else:
+                    rejects.append(Reject(positions.get(doc_id, "?"), f"OpenSearch refused it: {reason}", doc_id))
+            if not transient:
+                return rejects
+            left = deadline - time.monotonic()
+            if left <= 0:
+                first = next(iter(transient.values()))
+                raise BackendUnavailableError(
+                    f"{self.where} could not take {len(transient)} documents after {self.retry_budget_s:g} s of "
+                    f"retries (e.g. {first}); rerun the same command to resume")
+            time.sleep(min(left, backoff_s(attempt, self.initial_backoff_s)))
+            pending = {doc_id: pending[doc_id] for doc_id in transient}
+        raise AssertionError("unreachable")
+
+    def _bulk(self, actions: list[dict[str, object]]) -> Iterator[tuple[str, int, object]]:
+        """``(id, status, reason)`` of every item that failed (429 item rejections already retried by
+        opensearch-py's helper, with backoff)."""
         from opensearchpy import helpers
 
-        positions = {d.id: d.position for d in docs}
-        failures: list[Reject] = []
         for ok, item in helpers.streaming_bulk(
-            self.client,
-            self._actions(docs, vectors),
-            chunk_size=self.chunk_docs,
-            max_chunk_bytes=self.chunk_bytes,
-            max_retries=self.max_retries,
-            initial_backoff=self.initial_backoff_s,
-            max_backoff=30,
-            raise_on_error=False,
-            yield_ok=False,
+            self.client, actions, chunk_size=self.chunk_docs, max_chunk_bytes=self.chunk_bytes,
+            max_retries=self.max_retries, initial_backoff=self.initial_backoff_s, max_backoff=30,
+            raise_on_error=False, yield_ok=False,
         ):
             if not ok:
                 info = item.get("index", {})
-                doc_id = str(info.get("_id"))
                 error = info.get("error")
                 reason = error.get("reason", error) if isinstance(error, dict) else error
-                failures.append(Reject(positions.get(doc_id, "?"), f"OpenSearch refused it: {reason}", doc_id))
-        return failures
+                yield str(info.get("_id")), int(info.get("status") or 0), reason
 
     # -- finishing -------------------------------------------------------------------------
     def _restore_settings(self) -> None:
