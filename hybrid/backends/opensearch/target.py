@@ -10,7 +10,6 @@ configured values come back at the end, and after a failure too.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -31,8 +30,12 @@ if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
 
-TRANSIENT_ITEM_STATUSES = frozenset({429, 502, 503, 504})  # and any other 5xx: the cluster, not the document
 MAX_BACKOFF_S = 30.0
+
+
+def transient(status: int) -> bool:
+    """A bulk item failed because of the cluster (429, 5xx), not because of the document (4xx)."""
+    return status == 429 or status >= 500
 
 
 def backoff_s(attempt: int, initial_s: float) -> float:
@@ -175,24 +178,25 @@ class OpenSearchTarget:
         pending = {str(a["_id"]): a for a in self._actions(docs, vectors)}
         rejects: list[Reject] = []
         deadline = time.monotonic() + self.retry_budget_s
-        for attempt in itertools.count():
-            transient: dict[str, str] = {}
+        attempt = 0
+        while True:
+            again: dict[str, str] = {}
             for doc_id, status, reason in self._bulk(list(pending.values())):
-                if status in TRANSIENT_ITEM_STATUSES or status >= 500:
-                    transient[doc_id] = f"{status}: {reason}"
+                if transient(status):
+                    again[doc_id] = f"{status}: {reason}"
                 else:
                     rejects.append(Reject(positions.get(doc_id, "?"), f"OpenSearch refused it: {reason}", doc_id))
-            if not transient:
+            if not again:
                 return rejects
             left = deadline - time.monotonic()
             if left <= 0:
-                first = next(iter(transient.values()))
+                first = next(iter(again.values()))
                 raise BackendUnavailableError(
-                    f"{self.where} could not take {len(transient)} documents after {self.retry_budget_s:g} s of "
+                    f"{self.where} could not take {len(again)} documents after {self.retry_budget_s:g} s of "
                     f"retries (e.g. {first}); rerun the same command to resume")
             time.sleep(min(left, backoff_s(attempt, self.initial_backoff_s)))
-            pending = {doc_id: pending[doc_id] for doc_id in transient}
-        raise AssertionError("unreachable")
+            attempt += 1
+            pending = {doc_id: pending[doc_id] for doc_id in again}
 
     def _bulk(self, actions: list[dict[str, object]]) -> Iterator[tuple[str, int, object]]:
         """``(id, status, reason)`` of every item that failed (429 item rejections already retried by
@@ -201,7 +205,7 @@ class OpenSearchTarget:
 
         for ok, item in helpers.streaming_bulk(
             self.client, actions, chunk_size=self.chunk_docs, max_chunk_bytes=self.chunk_bytes,
-            max_retries=self.max_retries, initial_backoff=self.initial_backoff_s, max_backoff=30,
+            max_retries=self.max_retries, initial_backoff=self.initial_backoff_s, max_backoff=MAX_BACKOFF_S,
             raise_on_error=False, yield_ok=False,
         ):
             if not ok:
