@@ -3,6 +3,7 @@ filters applied before ranking on both sides."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Iterator, Sequence
@@ -57,6 +58,11 @@ class EmbeddedSearch:
 
     def index_meta(self) -> IndexMeta:
         return self._meta
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        """Each id's row in ``ids``, the vectors and the metadata columns."""
+        return {doc_id: row for row, doc_id in enumerate(self.ids)}
 
     def _metadata_columns(self) -> dict[str, list[object]]:
         if self._columns is None:
@@ -125,7 +131,10 @@ class EmbeddedSearch:
         page = self.fetch(ids)
         if facets is None:
             return page, None
-        return page, count_facets((d.metadata for d in self.fetch(facets.candidates).values()), facets)
+        # The metadata columns the filters use already hold every document's values: no document is read.
+        columns, rows = self._metadata_columns(), self._rows
+        candidates = ({field: columns[field][rows[d]] for field, _ in facets.fields} for d in facets.candidates if d in rows)
+        return page, count_facets(candidates, facets)
 
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:
         for doc_id, title, text, metadata, _vector in self.generation.iter_rows():
