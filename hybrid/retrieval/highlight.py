@@ -12,7 +12,7 @@ the text itself is returned as it is stored (a client escapes it: the search pag
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,14 +40,19 @@ def query_terms(query: str) -> frozenset[str]:
     return frozenset(analyze(query))
 
 
-def term_spans(text: str, terms: frozenset[str]) -> list[Span]:
-    """Where the words of ``text`` whose analysed form is a query term are."""
-    spans = []
+def _matches(text: str, terms: frozenset[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, term)`` of each word of ``text`` whose analysed form is a query term."""
+    out = []
     for match in _WORD.finditer(text):
         analysed = analyze(match.group(0))
         if analysed and analysed[0] in terms:
-            spans.append((match.start(), match.end()))
-    return spans
+            out.append((match.start(), match.end(), analysed[0]))
+    return out
+
+
+def term_spans(text: str, terms: frozenset[str]) -> list[Span]:
+    """Where the words of ``text`` whose analysed form is a query term are."""
+    return [(s, e) for s, e, _ in _matches(text, terms)]
 
 
 def sentence_bounds(text: str) -> list[Span]:
@@ -93,12 +98,13 @@ def _snippet(text: str, window: Span, spans: Sequence[Span]) -> tuple[str, tuple
 def highlight(title: str, text: str, terms: frozenset[str], *, closest_sentence: int | None = None) -> Highlight:
     """The hit's highlights; ``closest_sentence`` (an index into ``sentence_bounds(text)``), given for a
     hit only the dense side found, picks its snippet."""
-    spans = term_spans(text, terms)
+    matches = _matches(text, terms)
+    spans = [(s, e) for s, e, _ in matches]
     sentences = sentence_bounds(text) or [(0, len(text))]
     if closest_sentence is not None:
         first, chosen_by = min(closest_sentence, len(sentences) - 1), "dense"
     elif spans:
-        counts = [len({analyze(text[s:e])[0] for s, e in spans if a <= s < b}) for a, b in sentences]
+        counts = [len({term for s, _, term in matches if a <= s < b}) for a, b in sentences]
         first, chosen_by = max(range(len(sentences)), key=lambda i: (counts[i], -i)), "bm25"
     else:
         first, chosen_by = 0, "start"
@@ -130,3 +136,26 @@ def closest_sentences(owners: Sequence[int], vectors: np.ndarray, query_vector: 
             top[owner], best[owner] = float(value), seen[owner]
         seen[owner] += 1
     return best
+
+
+@dataclass(frozen=True)
+class DenseSnippets:
+    """The sentences of a page's dense-only hits, to be embedded in one call; ``closest`` then says which
+    sentence of each hit is its snippet."""
+
+    doc_ids: tuple[str, ...]
+    pieces: list[str]
+    owners: list[int]
+
+    @classmethod
+    def of(cls, texts: Mapping[str, str]) -> DenseSnippets | None:
+        """For ``{doc id: text}``; None when there is nothing to embed."""
+        if not texts:
+            return None
+        pieces, owners = sentence_pieces(list(texts.values()))
+        return cls(tuple(texts), pieces, owners)
+
+    def closest(self, vectors: np.ndarray, query_vector: np.ndarray) -> dict[str, int]:
+        """``{doc id: sentence position}`` from the pieces' embeddings."""
+        return dict(zip(self.doc_ids, closest_sentences(self.owners, vectors, query_vector, len(self.doc_ids))))
+

@@ -20,7 +20,7 @@ from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.retrieval.calibration import Calibration
 from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList, fuse
-from hybrid.retrieval.highlight import MAX_DENSE_SNIPPETS, highlight, query_terms
+from hybrid.retrieval.highlight import MAX_DENSE_SNIPPETS, DenseSnippets, highlight, query_terms
 from hybrid.retrieval.request import BadRequestError, Filter, FusionConfig, Mode, SearchRequest
 from hybrid.retrieval.types import (
     SIDES,
@@ -85,13 +85,13 @@ class SearchPlan:
         kinds = self.meta.metadata_fields
         return FacetQuery(tuple((name, kinds[name]) for name in self.request.facets), tuple(h.doc_id for h in ranked))
 
-    def dense_snippet_texts(self, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> dict[str, str]:
-        """With highlights: the texts of the page's hits only the dense side found (the first
-        ``MAX_DENSE_SNIPPETS``), whose snippets are chosen by sentence embeddings; later ones by query terms."""
+    def dense_snippets(self, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> DenseSnippets | None:
+        """With highlights: the sentences of the page's hits only the dense side found (the first
+        ``MAX_DENSE_SNIPPETS``), whose snippets sentence embeddings choose; later ones go by query terms."""
         if not self.request.highlight:
-            return {}
+            return None
         dense_only = [h.doc_id for h in page_of(ranked, self.request) if h.found_by == ("dense",) and h.doc_id in stored]
-        return {doc_id: stored[doc_id].text for doc_id in dense_only[:MAX_DENSE_SNIPPETS]}
+        return DenseSnippets.of({doc_id: stored[doc_id].text for doc_id in dense_only[:MAX_DENSE_SNIPPETS]})
 
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
                 started: float, facets: FacetCounts | None = None,

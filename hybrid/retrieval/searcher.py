@@ -12,7 +12,6 @@ import numpy as np
 from hybrid.index_meta import IndexMeta
 from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
-from hybrid.retrieval.highlight import closest_sentences, sentence_pieces
 from hybrid.retrieval.pipeline import SearchPlan, plan_search
 from hybrid.retrieval.request import BadRequestError, SearchRequest
 from hybrid.retrieval.types import SearchResponse
@@ -41,11 +40,9 @@ class Searcher:
         ranked = plan.rank(self.backend.retrieve(plan.queries(vector)))
         stored, facets = self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
         closest = {}
-        texts = plan.dense_snippet_texts(ranked, stored)
-        if texts and vector is not None and self.encoder is not None:
-            pieces, owners = sentence_pieces(list(texts.values()))
-            vectors = self.encoder.encode_passages(pieces, show_progress=False)
-            closest = dict(zip(texts, closest_sentences(owners, vectors, vector, len(texts))))
+        snippets = plan.dense_snippets(ranked, stored)
+        if snippets is not None and vector is not None and self.encoder is not None:
+            closest = snippets.closest(self.encoder.encode_passages(snippets.pieces, show_progress=False), vector)
         return plan.respond(self.index, ranked, stored, started, facets, closest)
 
     def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
@@ -104,11 +101,10 @@ class AsyncSearcher:
         stored, facets = await self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
         lap = self._stage("fetch", lap)
         closest = {}
-        texts = plan.dense_snippet_texts(ranked, stored)
-        if texts and vector is not None:
-            pieces, owners = sentence_pieces(list(texts.values()))
-            vectors = await (await self.embedding_for(plan.meta)).embed_passages(pieces)
-            closest = dict(zip(texts, closest_sentences(owners, vectors, vector, len(texts))))
+        snippets = plan.dense_snippets(ranked, stored)
+        if snippets is not None and vector is not None:
+            embedding = await self.embedding_for(plan.meta)
+            closest = snippets.closest(await embedding.embed_passages(snippets.pieces), vector)
             self._stage("snippets", lap)
         return plan.respond(self.index, ranked, stored, started, facets, closest)
 
