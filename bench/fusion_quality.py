@@ -68,7 +68,7 @@ def misspelt(queries: dict[str, str], rate: float, seed: int, min_length: int = 
 
 def stripped(queries: dict[str, str], qrels, corpus: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Each query without the words whose analysed form occurs in one of its judged documents (stop words
-    stay); a query left without content words keeps its first word, so none is empty."""
+    stay); a query left with no word at all keeps its first, so none is empty."""
     from hybrid.analysis import analyze
 
     out = {}
@@ -76,7 +76,7 @@ def stripped(queries: dict[str, str], qrels, corpus: dict[str, str]) -> dict[str
         vocabulary = {t for doc in qrels[qid] if doc in corpus for t in analyze(corpus[doc])}
         words = text.split()
         kept = [w for w in words if not (set(analyze(w)) & vocabulary)]
-        out[qid] = " ".join(kept) if any(analyze(w) for w in kept) else (words[0] if not kept else " ".join(kept))
+        out[qid] = " ".join(kept) or words[0]
     return out
 
 
