@@ -15,12 +15,14 @@ from hybrid.local_opensearch.artifacts import (
     MAVEN_CENTRAL,
     Maven,
     add_neural_search,
+    add_security,
     cached,
     cached_versions,
     download,
     newest_version,
 )
 from hybrid.local_opensearch.assemble import assemble
+from hybrid.local_opensearch.cluster import MAX_NODES, ClusterStatus, LocalCluster
 from hybrid.local_opensearch.errors import (
     ArtifactError,
     JavaNotFoundError,
@@ -36,7 +38,10 @@ if TYPE_CHECKING:
     from hybrid.settings import Settings
 
 __all__ = [
+    "MAX_NODES",
     "ArtifactError",
+    "ClusterStatus",
+    "LocalCluster",
     "Installation",
     "JavaNotFoundError",
     "JavaRuntime",
@@ -127,8 +132,22 @@ class Manager:
             raise NotInstalledError(f"the installed distribution {dist} is missing: run `hybrid opensearch install`.")
         return Installation(version, dist, False, (dist / "plugins" / "opensearch-neural-search").is_dir())
 
+    def secured_dist(self) -> Path:
+        """The installed version assembled with the security plugin (fetched from Maven Central once)."""
+        installation = self.installed()
+        artifacts = cached(self.artifacts_root, installation.version)
+        if artifacts is None:
+            raise NotInstalledError("the cached OpenSearch artifacts are missing or damaged: run "
+                                    "`hybrid opensearch install` again")
+        artifacts = add_security(artifacts, self._maven())
+        return assemble(artifacts, self.home / "dist" / f"opensearch-{installation.version}-secure", security=True)
+
+    def cluster(self, name: str = "default") -> LocalCluster:
+        return LocalCluster(self.home, name)
+
     def node(self, name: str = "default") -> LocalNode:
-        return LocalNode(self.home, name)
+        """The node of a single-node instance."""
+        return self.cluster(name).node(name)
 
     def start(
         self,
@@ -139,11 +158,32 @@ class Manager:
         java_home: Path | None = None,
         timeout_s: float = 120.0,
     ) -> NodeInfo:
+        """Start a single-node, unsecured instance."""
+        return self.start_cluster(name, port=port, heap_mb=heap_mb, java_home=java_home, timeout_s=timeout_s)[0]
+
+    def start_cluster(
+        self,
+        name: str = "default",
+        *,
+        nodes: int = 1,
+        secure: bool = False,
+        port: int | None = None,
+        heap_mb: int = 512,
+        java_home: Path | None = None,
+        timeout_s: float = 120.0,
+    ) -> list[NodeInfo]:
+        """Start an instance of ``nodes`` nodes, with TLS, users and roles when ``secure``."""
         installation = self.installed()
         java = find_java(java_home)
-        return self.node(name).start(
-            installation.dist, installation.version, java, port=port, heap_mb=heap_mb, timeout_s=timeout_s
-        )
+        dist = self.secured_dist() if secure else installation.dist
+        return self.cluster(name).start(dist, installation.version, java, nodes=nodes, secure=secure, port=port,
+                                        heap_mb=heap_mb, timeout_s=timeout_s)
+
+    def start_node(self, name: str, node: str, *, java_home: Path | None = None, timeout_s: float = 120.0) -> NodeInfo:
+        """Start one stopped node of instance ``name`` again."""
+        cluster = self.cluster(name)
+        dist = self.secured_dist() if cluster.secure else self.installed().dist
+        return cluster.start_node(node, dist, find_java(java_home), timeout_s=timeout_s)
 
 
 def manager_for(settings: Settings) -> Manager:

@@ -27,6 +27,8 @@ MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 CORE = ("org.opensearch.distribution.integ-test-zip", "opensearch")
 KNN = ("org.opensearch.plugin", "opensearch-knn")
+# TLS, users and roles for `hybrid opensearch start --secure`; fetched the first time one is asked for.
+SECURITY = ("org.opensearch.plugin", "opensearch-security")
 MODULES: dict[str, tuple[str, str]] = {
     "lang-painless": ("org.opensearch.plugin", "lang-painless"),
     "analysis-common": ("org.opensearch.plugin", "analysis-common"),
@@ -58,6 +60,11 @@ class ArtifactSet:
     @property
     def neural_search_zip(self) -> Path | None:
         path = self.root / f"opensearch-neural-search-{self.version}.0.zip"
+        return path if path.is_file() else None
+
+    @property
+    def security_zip(self) -> Path | None:
+        path = self.root / f"opensearch-security-{self.version}.0.zip"
         return path if path.is_file() else None
 
     def module_dir(self, name: str) -> Path:
@@ -233,6 +240,14 @@ def _write_manifest(root: Path, version: str) -> None:
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {"version": version, "sha256": {str(p.relative_to(root)): _sha256(p) for p in files}}
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
+def add_security(artifacts: ArtifactSet, maven: Maven) -> ArtifactSet:
+    """Add the security plugin zip (same version as the core, ``.0`` suffix) to a cached set."""
+    if artifacts.security_zip is None:
+        maven.copy(f"{SECURITY[0]}:{SECURITY[1]}:{artifacts.version}.0:zip", artifacts.root)
+        _write_manifest(artifacts.root, artifacts.version)
+    return artifacts
 
 
 def add_neural_search(artifacts: ArtifactSet, maven: Maven) -> ArtifactSet:

@@ -17,6 +17,9 @@ from pathlib import Path
 from hybrid.local_opensearch.artifacts import MANIFEST, ArtifactSet
 
 MARKER = ".hybrid-assembled"
+# Where a secured distribution keeps the security plugin's own default config files (the plugin
+# installer would move them into the config folder; each secured instance copies what it needs).
+SECURITY_DEFAULTS = "security-defaults"
 
 
 @dataclass(frozen=True)
@@ -80,18 +83,21 @@ def _make_world_readable(root: Path) -> None:
         path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
 
 
-def assembled_fingerprint(artifacts: ArtifactSet) -> str:
-    return hashlib.sha256((artifacts.root / MANIFEST).read_bytes()).hexdigest()
+def assembled_fingerprint(artifacts: ArtifactSet, *, security: bool = False) -> str:
+    digest = hashlib.sha256((artifacts.root / MANIFEST).read_bytes())
+    if security:
+        digest.update(b"+security")
+    return digest.hexdigest()
 
 
-def assemble(artifacts: ArtifactSet, dist: Path) -> Path:
-    """Build (or reuse) the distribution at ``dist``; returns ``dist``.
+def assemble(artifacts: ArtifactSet, dist: Path, *, security: bool = False) -> Path:
+    """Build (or reuse) the distribution at ``dist``, with the security plugin when ``security``; returns ``dist``.
 
     Reuse is decided by a marker holding the artifact manifest's hash, so a changed
     artifact set is always re-assembled. The build happens in a sibling folder and is renamed into
     place, so a crash never leaves a half-built distribution behind.
     """
-    fingerprint = assembled_fingerprint(artifacts)
+    fingerprint = assembled_fingerprint(artifacts, security=security)
     marker = dist / MARKER
     if marker.is_file() and marker.read_text() == fingerprint:
         return dist
@@ -111,6 +117,12 @@ def assemble(artifacts: ArtifactSet, dist: Path) -> Path:
     _extract(artifacts.knn_zip, staging / "plugins" / "opensearch-knn", strip_top=False)
     if artifacts.neural_search_zip is not None:
         _extract(artifacts.neural_search_zip, staging / "plugins" / "opensearch-neural-search", strip_top=False)
+    if security:
+        if artifacts.security_zip is None:
+            raise ValueError("a secured distribution needs the security plugin zip in the artifact set")
+        plugin = staging / "plugins" / "opensearch-security"
+        _extract(artifacts.security_zip, plugin, strip_top=False)
+        (plugin / "config").rename(staging / SECURITY_DEFAULTS)
     _make_world_readable(staging)
     (staging / MARKER).write_text(fingerprint)
     shutil.rmtree(dist, ignore_errors=True)

@@ -1,4 +1,8 @@
-"""Run single-node OpenSearch instances on 127.0.0.1, each in its own folder (config, data, logs).
+"""Run OpenSearch node processes on 127.0.0.1, each in its own folder (config, data, logs).
+
+A node is started alone (``discovery.type: single-node``) or as a member of a local cluster
+(``cluster.py`` plans the ports and seeds); the manager reaches it through ``Access`` (plain HTTP, or
+HTTPS with the instance's CA and admin credentials).
 
 OpenSearch refuses to run as root; when the manager runs as root, the node runs as the
 unprivileged `nobody` account (via util-linux `setpriv`) and owns only its instance folder.
@@ -6,8 +10,10 @@ unprivileged `nobody` account (via util-linux `setpriv`) and owns only its insta
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import ssl
 import shutil
 import signal
 import socket
@@ -34,10 +40,50 @@ class NodeInfo:
     transport_port: int
     version: str
     folder: str
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://127.0.0.1:{self.http_port}"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How the manager itself calls a node's REST API: nothing for a plain node; the instance's CA and
+    its admin's password for a secured one."""
+
+    ca_file: Path | None = None
+    user: str | None = None
+    password: str | None = None
+
+    def get(self, url: str, timeout: float = 2.0) -> dict[str, object] | list[object]:
+        """The JSON answer of a GET; raises ``urllib.error.URLError``/``OSError``/``ValueError`` on failure."""
+        request = urllib.request.Request(url)
+        if self.user is not None:
+            token = base64.b64encode(f"{self.user}:{self.password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
+            return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+PLAIN = Access()
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What a node of a multi-node cluster adds to its configuration; None for a node on its own."""
+
+    cluster_name: str
+    seeds: tuple[int, ...]  # transport ports of every node on 127.0.0.1
+    initial_managers: tuple[str, ...]  # node names that bootstrap the first election
+
+    def yml(self) -> str:
+        seeds = ", ".join(f'"127.0.0.1:{port}"' for port in self.seeds)
+        managers = ", ".join(f'"{name}"' for name in self.initial_managers)
+        return (f"cluster.name: {self.cluster_name}\n"
+                f"discovery.seed_hosts: [{seeds}]\n"
+                f"cluster.initial_cluster_manager_nodes: [{managers}]\n")
 
 
 @dataclass(frozen=True)
@@ -47,6 +93,7 @@ class NodeStatus:
     info: NodeInfo | None = None
     health: str | None = None
     rss_bytes: int | None = None
+    roles: str | None = None  # from _cat/nodes: "dimr" (cluster_manager, data, ingest, remote)
 
 
 def port_is_free(port: int) -> bool:
@@ -67,13 +114,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cluster_health(url: str, timeout: float = 2.0) -> str | None:
-    """``green``/``yellow``/``red`` from ``/_cluster/health``, or None when the node does not answer."""
+def cluster_health(url: str, timeout: float = 2.0, access: Access = PLAIN) -> dict[str, object] | None:
+    """The node's ``/_cluster/health`` answer (``status`` green/yellow/red, ``number_of_nodes`` …), or
+    None when it does not answer."""
     try:
-        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=timeout) as resp:
-            return str(json.loads(resp.read())["status"])
-    except (urllib.error.URLError, OSError, ValueError, KeyError):
+        answer = access.get(f"{url}/_cluster/health", timeout=timeout)
+    except (urllib.error.URLError, OSError, ValueError):
         return None
+    return answer if isinstance(answer, dict) and "status" in answer else None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -105,14 +153,21 @@ def _log_tail(folder: Path, lines: int = 40) -> str:
     return "\n".join(chunks) or "(the node wrote no log)"
 
 
-class LocalNode:
-    """One named instance under ``home/instances/NAME``."""
+def check_name(name: str) -> str:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ManagerError(f"instance name {name!r}: use letters, digits, '-' and '_'")
+    return name
 
-    def __init__(self, home: Path, name: str = "default") -> None:
-        if not name or not all(c.isalnum() or c in "-_" for c in name):
-            raise ManagerError(f"instance name {name!r}: use letters, digits, '-' and '_'")
-        self.name = name
-        self.folder = home / "instances" / name
+
+class LocalNode:
+    """One node: by default the single-node instance ``home/instances/NAME``; a cluster's nodes live in
+    folders of their own under the cluster's."""
+
+    def __init__(self, home: Path, name: str = "default", *, folder: Path | None = None,
+                 access: Access = PLAIN) -> None:
+        self.name = check_name(name)
+        self.folder = folder or home / "instances" / name
+        self.access = access
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -128,26 +183,33 @@ class LocalNode:
         info = self.info()
         if info is None or not _pid_alive(info.pid):
             return NodeStatus(self.name, running=False, info=info)
-        return NodeStatus(self.name, True, info, cluster_health(info.url), _rss_bytes(info.pid))
+        health = cluster_health(info.url, access=self.access)
+        return NodeStatus(self.name, True, info, str(health["status"]) if health else None, _rss_bytes(info.pid))
 
-    def _write_config(self, dist: Path, http_port: int, transport_port: int, heap_mb: int) -> Path:
-        config = self.folder / "config"
+    @property
+    def config_dir(self) -> Path:
+        return self.folder / "config"
+
+    def _write_config(self, dist: Path, http_port: int, transport_port: int, heap_mb: int,
+                      membership: Membership | None, extra: str) -> Path:
+        config = self.config_dir
         config.mkdir(parents=True, exist_ok=True)
         for sub in ("data", "logs", "tmp"):
             (self.folder / sub).mkdir(exist_ok=True)
         shutil.copy2(dist / "config" / "log4j2.properties", config / "log4j2.properties")
+        joining = membership.yml() if membership else "cluster.name: hybrid-node\ndiscovery.type: single-node\n"
         (config / "opensearch.yml").write_text(
-            "cluster.name: hybrid-node\n"
             f"node.name: {self.name}\n"
             "network.host: 127.0.0.1\n"
             f"http.port: {http_port}\n"
             f"transport.port: {transport_port}\n"
-            "discovery.type: single-node\n"
+            f"{joining}"
             f"path.data: {self.folder / 'data'}\n"
             f"path.logs: {self.folder / 'logs'}\n"
             # A laptop disk at 90 % must not turn every new index read-only.
             "cluster.routing.allocation.disk.threshold_enabled: false\n"
             "action.auto_create_index: false\n"
+            f"{extra}"
         )
         logs = self.folder / "logs"
         (config / "jvm.options").write_text(
@@ -172,7 +234,7 @@ class LocalNode:
         heap_mb: int = 512,
         timeout_s: float = 120.0,
     ) -> NodeInfo:
-        """Start the node and wait until its cluster health is green or yellow.
+        """Start the node on its own and wait until its cluster health is green or yellow.
 
         Raises:
             PortInUseError: ``port`` is bound by something else.
@@ -181,14 +243,23 @@ class LocalNode:
         status = self.status()
         if status.running and status.info is not None:
             return status.info
-        if not 64 <= heap_mb <= MAX_HEAP_MB:
-            raise ManagerError(f"heap {heap_mb} MiB: choose 64..{MAX_HEAP_MB} MiB")
         if port is not None and not port_is_free(port):
             raise PortInUseError(f"port {port} on 127.0.0.1 is already in use; pick another with --port or omit it")
-        http_port = port if port is not None else free_port()
-        transport_port = free_port()
+        info = self.launch(dist, version, java, http_port=port if port is not None else free_port(),
+                           transport_port=free_port(), heap_mb=heap_mb)
+        self.wait_healthy(info, timeout_s)
+        return info
+
+    def launch(self, dist: Path, version: str, java: JavaRuntime, *, http_port: int, transport_port: int,
+               heap_mb: int, membership: Membership | None = None, extra: str = "", scheme: str = "http") -> NodeInfo:
+        """Write the node's configuration and start its process; returns at once (``wait_healthy`` waits).
+
+        ``extra`` is appended to ``opensearch.yml`` (the security plugin's settings of a secured node).
+        """
+        if not 64 <= heap_mb <= MAX_HEAP_MB:
+            raise ManagerError(f"heap {heap_mb} MiB: choose 64..{MAX_HEAP_MB} MiB")
         shutil.rmtree(self.folder / "logs", ignore_errors=True)
-        config = self._write_config(dist, http_port, transport_port, heap_mb)
+        config = self._write_config(dist, http_port, transport_port, heap_mb, membership, extra)
         env = {
             **os.environ,
             "OPENSEARCH_PATH_CONF": str(config),
@@ -205,12 +276,12 @@ class LocalNode:
             cmd, cwd=self.folder, env=env, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
         )
         stdout.close()
-        info = NodeInfo(self.name, self._process.pid, http_port, transport_port, version, str(self.folder))
+        info = NodeInfo(self.name, self._process.pid, http_port, transport_port, version, str(self.folder), scheme)
         self.state_file.write_text(json.dumps(asdict(info)))
-        self._wait_healthy(info, timeout_s)
         return info
 
-    def _wait_healthy(self, info: NodeInfo, timeout_s: float) -> None:
+    def wait_healthy(self, info: NodeInfo, timeout_s: float, nodes: int = 1) -> None:
+        """Wait until the node answers with health green or yellow in a cluster of ``nodes`` nodes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
@@ -218,19 +289,21 @@ class LocalNode:
                 raise NodeStartError(
                     f"OpenSearch exited with code {self._process.returncode} while starting.\n{_log_tail(self.folder)}"
                 )
-            if cluster_health(info.url) in ("green", "yellow"):
+            health = cluster_health(info.url, access=self.access)
+            if health and health["status"] in ("green", "yellow") and int(health["number_of_nodes"]) >= nodes:  # type: ignore[call-overload]
                 return
             time.sleep(0.5)
         self.stop()
         raise NodeStartError(f"OpenSearch was not healthy after {timeout_s:.0f}s; stopped it.\n{_log_tail(self.folder)}")
 
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        """Shut the node down (SIGTERM, then SIGKILL after ``timeout_s``). False if it was not running."""
+    def stop(self, timeout_s: float = 30.0, *, kill: bool = False) -> bool:
+        """Shut the node down (SIGTERM, then SIGKILL after ``timeout_s``; ``kill``: SIGKILL at once, as a
+        crash would). False if it was not running."""
         info = self.info()
         if info is None or not _pid_alive(info.pid):
             self.state_file.unlink(missing_ok=True)
             return False
-        os.killpg(info.pid, signal.SIGTERM)
+        os.killpg(info.pid, signal.SIGKILL if kill else signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while _pid_alive(info.pid) and time.monotonic() < deadline:
             self._reap()
@@ -253,6 +326,11 @@ class LocalNode:
             self._process.poll()
 
 
+# Client-side secrets of a secured instance (passwords, CA and client keys): the user's, never the node's.
+PRIVATE = "credentials"
+
+
 def _chown_tree(root: Path, uid: int) -> None:
     for path in [root, *root.rglob("*")]:
-        os.chown(path, uid, uid, follow_symlinks=False)
+        if PRIVATE not in path.relative_to(root).parts:
+            os.chown(path, uid, uid, follow_symlinks=False)
