@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -34,15 +34,27 @@ class Settings(BaseSettings):
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     embedded_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("hybrid")) / "indices")
 
-    # The OpenSearch cluster; None means the embedded backend.
+    # The OpenSearch cluster; None means the embedded backend. Several nodes: comma-separated URLs
+    # (a list in the TOML file); requests go round the nodes and fail over to the next.
     opensearch_url: str | None = None
     opensearch_user: str | None = None
     opensearch_password: SecretStr | None = None
     opensearch_api_key: SecretStr | None = None
     opensearch_verify_certs: bool = True
     opensearch_ca_certs: Path | None = None
+    opensearch_client_cert: Path | None = None  # TLS client certificate (PEM), and its key when not in the same file
+    opensearch_client_key: Path | None = None
+    # Amazon OpenSearch Service / Serverless: requests signed with AWS SigV4 for this region and service.
+    opensearch_aws_region: str | None = None
+    opensearch_aws_service: Literal["es", "aoss"] = "es"
     opensearch_timeout_s: float = 30.0
     opensearch_retry_budget_s: float = 120.0  # ingest: how long documents the cluster could not take are retried
+    opensearch_request_retry_budget_s: float = 15.0  # any other request answered 429/502-504 or timed out
+
+    @field_validator("opensearch_url", mode="before")
+    @classmethod
+    def _url_list(cls, value: object) -> object:
+        return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
     # The search proxy (`hybrid serve`).
     proxy_host: str = "127.0.0.1"

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     start = actions.add_parser("start", help="start an instance and wait until it is healthy")
     start.add_argument("--name", default="default", help="instance name (several can run side by side)")
+    start.add_argument("--nodes", type=int, default=1, help="nodes in the instance's cluster (1..3, default 1)")
+    start.add_argument("--secure", action="store_true",
+                       help="TLS on HTTP and transport, users admin/writer/reader with generated passwords")
+    start.add_argument("--node", help="start only this stopped node of the instance again (e.g. NAME-2)")
     start.add_argument("--port", type=int, help="HTTP port on 127.0.0.1 (default: a free one)")
     start.add_argument("--heap-mb", type=int, default=512, help="JVM heap in MiB (64..1024, default 512)")
     start.add_argument("--java-home", type=Path, help="JDK to use (default: search for Java 11/17/21)")
@@ -39,6 +43,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     stop = actions.add_parser("stop", help="shut an instance down")
     stop.add_argument("--name", default="default")
+    stop.add_argument("--node", help="stop only this node of the instance")
+    stop.add_argument("--kill", action="store_true", help="with --node: SIGKILL, as a crash would")
     stop.add_argument("--purge", action="store_true", help="also delete the instance's data and logs")
     stop.set_defaults(handler=_stop)
 
@@ -47,9 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=_status)
 
-    url = actions.add_parser("url", help="print the instance's URL (for HYBRID_OPENSEARCH_URL)")
+    url = actions.add_parser("url", help="print the instance's URLs, comma-separated (for HYBRID_OPENSEARCH_URL)")
     url.add_argument("--name", default="default")
     url.set_defaults(handler=_url)
+
+    env = actions.add_parser("env", help="print shell exports that point hybrid at the instance as a user")
+    env.add_argument("--name", default="default")
+    env.add_argument("--user", choices=("admin", "writer", "reader"), default="writer",
+                     help="secured instances: whose credentials (default writer)")
+    env.set_defaults(handler=_env)
 
 
 def _manager(args: argparse.Namespace) -> Manager:
@@ -70,44 +82,97 @@ def _install(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    info = _manager(args).start(args.name, port=args.port, heap_mb=args.heap_mb, java_home=args.java_home,
-                                timeout_s=args.timeout)
-    print(f"OpenSearch {info.version} '{info.name}' running at {info.url} (pid {info.pid}, "
+    manager = _manager(args)
+    if args.node:
+        info = manager.start_node(args.name, args.node, java_home=args.java_home, timeout_s=args.timeout)
+        print(f"node '{info.name}' of '{args.name}' running again at {info.url} (pid {info.pid}, "
+              f"{time.monotonic() - started:.1f}s)")
+        return 0
+    infos = manager.start_cluster(args.name, nodes=args.nodes, secure=args.secure, port=args.port,
+                                  heap_mb=args.heap_mb, java_home=args.java_home, timeout_s=args.timeout)
+    where = ", ".join(i.url for i in infos)
+    kind = f"{len(infos)} nodes" if len(infos) > 1 else f"pid {infos[0].pid}"
+    print(f"OpenSearch {infos[0].version} '{args.name}' running at {where} ({kind}, "
           f"{time.monotonic() - started:.1f}s)")
+    if manager.cluster(args.name).secure:
+        print(f"secured: TLS with its own CA; users admin, writer, reader. "
+              f"`eval \"$(hybrid opensearch env --name {args.name} --user writer)\"` points hybrid at it")
     return 0
 
 
 def _stop(args: argparse.Namespace) -> int:
-    node = _manager(args).node(args.name)
-    stopped = node.stop()
+    cluster = _manager(args).cluster(args.name)
+    if args.node:
+        stopped = cluster.stop_node(args.node, kill=args.kill)
+        print(f"node '{args.node}' {('killed' if args.kill else 'stopped') if stopped else 'was not running'}")
+        return 0
+    stopped = cluster.stop()
     if args.purge:
-        node.purge()
+        cluster.purge()
     print(f"instance '{args.name}' {'stopped' if stopped else 'was not running'}{' and purged' if args.purge else ''}")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    status = _manager(args).node(args.name).status()
+    status = _manager(args).cluster(args.name).status()
     if args.json:
-        info = status.info
         print(json.dumps({
-            "name": status.name, "running": status.running, "url": info.url if info and status.running else None,
-            "pid": info.pid if info and status.running else None, "version": info.version if info else None,
-            "health": status.health, "rss_bytes": status.rss_bytes,
+            "name": status.name, "running": status.running, "health": status.health, "secure": status.secure,
+            "url": status.urls[0] if status.urls else None, "urls": status.urls,
+            "nodes": [{"name": n.name, "running": n.running, "url": n.info.url if n.info and n.running else None,
+                       "pid": n.info.pid if n.info and n.running else None, "roles": n.roles,
+                       "rss_bytes": n.rss_bytes, "version": n.info.version if n.info else None}
+                      for n in status.nodes],
         }))
-    elif status.running and status.info is not None:
-        rss = f"{status.rss_bytes / 2**20:.0f} MiB" if status.rss_bytes else "?"
-        print(f"instance '{status.name}': running at {status.info.url}, pid {status.info.pid}, "
-              f"health {status.health or 'not answering'}, RSS {rss}, OpenSearch {status.info.version}")
-    else:
+        return OK if status.running else NOT_FOUND
+    if not status.running:
         print(f"instance '{status.name}': stopped")
-    return OK if status.running else NOT_FOUND
+        return NOT_FOUND
+    secured = ", secured" if status.secure else ""
+    print(f"instance '{status.name}': health {status.health or 'not answering'}, "
+          f"{sum(n.running for n in status.nodes)}/{len(status.nodes)} nodes running{secured}")
+    for n in status.nodes:
+        if n.running and n.info is not None:
+            rss = f"{n.rss_bytes / 2**20:.0f} MiB" if n.rss_bytes else "?"
+            print(f"  {n.name}: running at {n.info.url}, pid {n.info.pid}, roles {n.roles or '?'}, RSS {rss}, "
+                  f"OpenSearch {n.info.version}")
+        else:
+            print(f"  {n.name}: stopped")
+    return OK
+
+
+def _running_urls(args: argparse.Namespace) -> list[str] | None:
+    status = _manager(args).cluster(args.name).status()
+    if not status.running:
+        print(f"error: instance '{args.name}' is not running", file=sys.stderr)
+        return None
+    return status.urls
 
 
 def _url(args: argparse.Namespace) -> int:
-    status = _manager(args).node(args.name).status()
-    if not status.running or status.info is None:
-        print(f"error: instance '{args.name}' is not running", file=sys.stderr)
+    urls = _running_urls(args)
+    if urls is None:
         return NOT_FOUND
-    print(status.info.url)
+    print(",".join(urls))
+    if _manager(args).cluster(args.name).secure:
+        print(f"secured: authenticate as a user; `hybrid opensearch env --name {args.name} --user writer|reader` "
+              "prints the settings", file=sys.stderr)
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    """``export`` lines for a POSIX shell; the password is quoted, never interpreted."""
+    import shlex
+
+    urls = _running_urls(args)
+    if urls is None:
+        return NOT_FOUND
+    cluster = _manager(args).cluster(args.name)
+    exports = {"HYBRID_OPENSEARCH_URL": ",".join(urls)}
+    if cluster.secure:
+        credentials = cluster.credentials()
+        exports.update(HYBRID_OPENSEARCH_USER=args.user, HYBRID_OPENSEARCH_PASSWORD=credentials.passwords[args.user],
+                       HYBRID_OPENSEARCH_CA_CERTS=str(credentials.ca))
+    for key, value in exports.items():
+        print(f"export {key}={shlex.quote(value)}")
     return 0

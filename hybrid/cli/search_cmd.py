@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
     finally:
         backend.close()
+    for warning in response.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(response_json(response)))
     else:
@@ -70,6 +72,7 @@ def response_json(response) -> dict[str, object]:  # type: ignore[no-untyped-def
                   "highlight": None if h.highlight is None else highlight_json(h.highlight)} for h in response.hits],
         "facets": None if response.facets is None else {
             field: [{"value": value, "count": count} for value, count in counts] for field, counts in response.facets.items()},
+        "warnings": list(response.warnings),
     }
 
 

@@ -51,7 +51,8 @@ async def search(body: SearchBody, state: State, index: IndexName = None) -> Sea
                         hits=[HitBody.of(h, explain=body.explain) for h in response.hits],
                         facets=None if response.facets is None else {
                             field: [FacetBucket(value=v, count=n) for v, n in counts]
-                            for field, counts in response.facets.items()})
+                            for field, counts in response.facets.items()},
+                        warnings=list(response.warnings) or None)
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentBody, summary="one document by id")

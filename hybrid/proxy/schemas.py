@@ -156,6 +156,8 @@ class SearchResult(BaseModel):
     facets: dict[str, list[FacetBucket]] | None = Field(
         None, description="with facets: per field, document counts over the ranked list (integer fields by value, "
                           "keyword fields the most frequent values)")
+    warnings: list[str] | None = Field(
+        None, description="present when the results are partial: shards of the index that did not answer, and why")
 
 
 class DocumentBody(BaseModel):

@@ -95,7 +95,7 @@ class SearchPlan:
 
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
                 started: float, facets: FacetCounts | None = None,
-                closest: Mapping[str, int] | None = None) -> SearchResponse:
+                closest: Mapping[str, int] | None = None, warnings: tuple[str, ...] = ()) -> SearchResponse:
         """The page, with its documents' bodies (and highlights, when asked: ``closest`` gives the snippet
         sentence of dense-only hits), timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
@@ -107,7 +107,7 @@ class SearchPlan:
         took = (time.perf_counter() - started) * 1000
         fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
         return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion,
-                              facets)
+                              facets, warnings)
 
 
 def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:

@@ -14,7 +14,7 @@ from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
 from hybrid.retrieval.pipeline import SearchPlan, plan_search
 from hybrid.retrieval.request import BadRequestError, SearchRequest
-from hybrid.retrieval.types import SearchResponse
+from hybrid.retrieval.types import SearchResponse, shortfall_warnings
 
 if TYPE_CHECKING:
     from hybrid.encoders import Encoder
@@ -37,13 +37,14 @@ class Searcher:
         started = time.perf_counter()
         plan = plan_search(request, self.backend.index_meta())
         vector = self._query_vector(plan)
-        ranked = plan.rank(self.backend.retrieve(plan.queries(vector)))
+        lists = self.backend.retrieve(plan.queries(vector))
+        ranked = plan.rank(lists)
         stored, facets = self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
         closest = {}
         snippets = plan.dense_snippets(ranked, stored)
         if snippets is not None and vector is not None and self.encoder is not None:
             closest = snippets.closest(self.encoder.encode_passages(snippets.pieces, show_progress=False), vector)
-        return plan.respond(self.index, ranked, stored, started, facets, closest)
+        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists))
 
     def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
         """Query embeddings in batches, after checking the encoder against the index's fingerprint."""
@@ -106,7 +107,7 @@ class AsyncSearcher:
             embedding = await self.embedding_for(plan.meta)
             closest = snippets.closest(await embedding.embed_passages(snippets.pieces), vector)
             self._stage("snippets", lap)
-        return plan.respond(self.index, ranked, stored, started, facets, closest)
+        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists))
 
     def _stage(self, name: str, since: float) -> float:
         now = time.perf_counter()

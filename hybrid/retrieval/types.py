@@ -42,6 +42,20 @@ class Hit(NamedTuple):
     highlight: Highlight | None = None  # with a request's ``highlight``: marked words and the snippet
 
 
+class ShardShortfall(list[tuple[str, float]]):
+    """A side's ranked list to which some of the index's shards did not contribute (they failed or
+    were unavailable): the documents on them are missing from it. ``warning`` says how many and why."""
+
+    def __init__(self, ranked: list[tuple[str, float]], warning: str) -> None:
+        super().__init__(ranked)
+        self.warning = warning
+
+
+def shortfall_warnings(lists: object) -> tuple[str, ...]:
+    """The warnings of the lists that some shards did not contribute to."""
+    return tuple(dict.fromkeys(r.warning for r in lists if isinstance(r, ShardShortfall)))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class SearchResponse:
     index: str
@@ -52,6 +66,7 @@ class SearchResponse:
     took_ms: float
     fusion: AppliedFusion | None = None  # hybrid mode: how the two sides were combined for this query
     facets: FacetCounts | None = None  # counts over the ranked list, when the request named facet fields
+    warnings: tuple[str, ...] = ()  # the results are partial: shards that did not answer, and why
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def test_tls_to_a_plain_http_port(secured_url: str, capsys: pytest.CaptureFixtur
     assert main(["search", "q", "--mode", "bm25", "--index", "docs", "--opensearch-url", https]) == UNAVAILABLE
     line = _one_line(capsys)
     assert line.startswith(f"error: TLS with OpenSearch at {https} failed (")
-    assert "--ca-certs, or --insecure" in line
+    assert "HYBRID_OPENSEARCH_CA_CERTS" in line and "--insecure" in line
 
 
 def test_invalid_index_name_before_any_request(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

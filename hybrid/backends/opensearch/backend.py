@@ -7,8 +7,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from hybrid.backends.base import IndexEntry, check_index_name
-from hybrid.backends.opensearch.client import make_async_client, make_client, public_url
+from hybrid.backends.base import BackendError, IndexEntry, check_index_name
+from hybrid.backends.opensearch.client import make_async_client, make_client, public_urls
+from hybrid.backends.opensearch.compat import PLUGINS_FILTER, check_server
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.mapping import index_meta_of, meta_mapping
 from hybrid.backends.opensearch.queries import catalog, entries
@@ -34,7 +35,7 @@ class OpenSearchBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.where = f"OpenSearch at {public_url(settings.opensearch_url or '')}"
+        self.where = f"OpenSearch at {public_urls(settings.opensearch_url)}"
         self._client: OpenSearch | None = None
         self._async_client: AsyncOpenSearch | None = None
 
@@ -44,9 +45,22 @@ class OpenSearchBackend:
 
     @property
     def client(self) -> OpenSearch:
+        """The blocking client, made on first use after checking the cluster is one hybrid supports."""
         if self._client is None:
-            self._client = make_client(self.settings)
+            client = make_client(self.settings)
+            self._check(client)
+            self._client = client
         return self._client
+
+    @property
+    def _checkable(self) -> bool:
+        # Amazon OpenSearch Serverless answers neither GET / nor node information.
+        return not (self.settings.opensearch_aws_region and self.settings.opensearch_aws_service == "aoss")
+
+    @translated
+    def _check(self, client: OpenSearch) -> None:
+        if self._checkable:
+            check_server(client.info(), client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER), self.where)
 
     @property
     def async_client(self) -> AsyncOpenSearch:
@@ -90,12 +104,19 @@ class OpenSearchBackend:
         return entries(listed, _counts(await client.cat.indices(index="*", params=_CAT)))
 
     async def problem(self) -> str | None:
+        """Why the proxy cannot serve from this cluster now (None: it can)."""
+        client = self.async_client
         try:
-            if await self.async_client.ping():
-                return None
-            return f"{self.where} does not answer"
+            if not await client.ping():
+                return f"{self.where} does not answer"
+            if self._checkable:
+                check_server(await client.info(),
+                             await client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER), self.where)
+        except BackendError as exc:
+            return str(exc)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             return f"{self.where} is unreachable ({type(exc).__name__})"
+        return None
 
     def close(self) -> None:
         if self._client is not None:

@@ -17,6 +17,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^)'\"]+)")
 _SSL = re.compile(r"\[SSL: ([A-Z_]+)\][^)'\"]*|certificate verify failed[^)'\"]*", re.IGNORECASE)
+_KNN_MISSING = re.compile(r"knn_vector|unknown setting \[index\.knn", re.IGNORECASE)
 CREDENTIALS_HINT = "set --user with HYBRID_OPENSEARCH_PASSWORD, or HYBRID_OPENSEARCH_API_KEY"
 
 
@@ -70,25 +71,31 @@ def _detail(exc: Exception) -> str:
     return str(getattr(exc, "error", "") or exc)
 
 
-def translate(exc: Exception, where: str) -> Exception:
-    """The domain error for an opensearch-py exception (``exc`` itself when it is none of them)."""
+def translate(exc: Exception, where: str, index: str | None = None) -> Exception:
+    """The domain error for an opensearch-py exception (``exc`` itself when it is none of them);
+    ``index``, when known, is named in a refusal."""
     from opensearchpy import exceptions as os_errors
 
     if isinstance(exc, os_errors.ConnectionTimeout):
         return BackendUnavailableError(f"{where} did not answer in time ({_reason(exc)}); retry later or raise --timeout")
     if isinstance(exc, os_errors.SSLError) or (isinstance(exc, os_errors.ConnectionError) and _SSL.search(str(exc))):
         return BackendUnavailableError(
-            f"TLS with {where} failed ({_reason(exc)}): check the URL's scheme (http/https), --ca-certs, or --insecure"
+            f"TLS with {where} failed ({_reason(exc)}): check the URL's scheme (http/https) and the CA bundle "
+            "(HYBRID_OPENSEARCH_CA_CERTS, --ca-certs), or --insecure"
         )
     if isinstance(exc, os_errors.ConnectionError):
         return BackendUnavailableError(f"cannot reach {where} ({_reason(exc)})")
     if isinstance(exc, os_errors.AuthenticationException):
         return AccessDeniedError(f"{where} refused the credentials (401: {_detail(exc)}); {CREDENTIALS_HINT}")
     if isinstance(exc, os_errors.AuthorizationException):
-        return AccessDeniedError(f"{where} denied the request (403: {_detail(exc)})")
+        on = f" on index {index!r}" if index else ""
+        return AccessDeniedError(f"{where} denied the request{on} (403: {_detail(exc)}); the user needs the "
+                                 "privileges named there")
     if isinstance(exc, os_errors.NotFoundError) and _error_type(exc) == "index_not_found_exception":
         missing = _root_cause(exc).get("index") or "?"
         return IndexNotFoundError(f"index {missing!r} does not exist on {where}")
+    if isinstance(exc, os_errors.TransportError) and _KNN_MISSING.search(_detail(exc)):
+        return BackendError(f"{where} has no k-NN plugin ({_detail(exc)}); install opensearch-knn on every node")
     if isinstance(exc, os_errors.TransportError):
         status = exc.status_code if isinstance(exc.status_code, int) else None
         if status is None or status >= 500:
@@ -98,7 +105,8 @@ def translate(exc: Exception, where: str) -> Exception:
 
 
 def _reraise(backend: object, exc: Exception) -> NoReturn:
-    new = translate(exc, getattr(backend, "where", "OpenSearch"))
+    index = getattr(backend, "index", None)
+    new = translate(exc, getattr(backend, "where", "OpenSearch"), index if isinstance(index, str) else None)
     if new is exc:
         raise exc
     raise new from exc

@@ -7,14 +7,22 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, BackendError, IndexEntry
+from hybrid.backends.base import (
+    ID_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    VECTOR_FIELD,
+    BackendError,
+    BackendUnavailableError,
+    IndexEntry,
+)
 from hybrid.backends.opensearch.mapping import meta_block
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD, LexicalLayout
 from hybrid.retrieval.facets import FacetCounts, FacetQuery, ordered
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
-from hybrid.retrieval.types import BM25Query, KnnQuery, SideQuery, StoredDocument
+from hybrid.retrieval.types import BM25Query, KnnQuery, ShardShortfall, SideQuery, StoredDocument
 
 # Ids come from doc values; no stored fields (and so no _source decompression) are read per hit.
 IDS_ONLY: dict[str, object] = {"stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
@@ -80,7 +88,10 @@ def describe(query: SideQuery) -> str:
 def msearch_lines(index: str, queries: Sequence[SideQuery], layout: LexicalLayout) -> list[Mapping[str, object]]:
     lines: list[Mapping[str, object]] = []
     for query in queries:
-        lines += [{"index": index}, query_body(query, layout)]
+        # BM25 with the index's global term statistics, not each shard's: a 3-shard index ranks as a
+        # 1-shard one would (one shard skips the extra phase).
+        header = {"index": index, "search_type": "dfs_query_then_fetch"} if isinstance(query, BM25Query) else {"index": index}
+        lines += [header, query_body(query, layout)]
     return lines
 
 
@@ -101,14 +112,42 @@ def response_error(response: Mapping[str, object]) -> str | None:
     return str(error)
 
 
+def shard_shortfall(response: Mapping[str, object]) -> tuple[int, int, str] | None:
+    """``(failed, total, first reason)`` when some of a search's shards did not answer, else None."""
+    shards = response.get("_shards")
+    if not isinstance(shards, Mapping) or not shards.get("failed"):
+        return None
+    failures = shards.get("failures") or [{}]
+    reason = failures[0].get("reason") if isinstance(failures[0], Mapping) else None
+    if isinstance(reason, Mapping):
+        reason = reason.get("reason") or reason.get("type")
+    return int(shards["failed"]), int(shards.get("total") or 0), str(reason or "no reason given")
+
+
 def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[SideQuery]) -> list[RankedList]:
-    """One ranked list per ``_msearch`` item; a failed item raises, naming its sub-query."""
+    """One ranked list per ``_msearch`` item. A failed item raises, naming its sub-query; an item none of
+    whose shards answered raises ``BackendUnavailableError``; one that some shards missed comes back as a
+    ``ShardShortfall`` that says so (a search never silently returns partial results)."""
     responses = msearch_response["responses"]  # type: ignore[index]
+    lists: list[RankedList] = []
     for query, response in zip(queries, responses):
         error = response_error(response)
         if error:
+            if response.get("status") == 503 or "shard" in error and "unavailable" in error:
+                raise BackendUnavailableError(f"{describe(query)} failed: {error} (is the cluster red? "
+                                              "`GET _cluster/health` says which shards are unassigned)")
             raise BackendError(f"{describe(query)} failed: {error}")
-    return [ranked_list(r) for r in responses]
+        ranked = ranked_list(response)
+        shortfall = shard_shortfall(response)
+        if shortfall is not None:
+            failed, total, reason = shortfall
+            if failed >= total:
+                raise BackendUnavailableError(f"{describe(query)}: none of the index's {total} shards answered "
+                                              f"({reason}); is the cluster red?")
+            ranked = ShardShortfall(list(ranked), f"partial results: {failed} of {total} shards did not answer "
+                                                  f"the {describe(query)} ({reason}); documents on them are missing")
+        lists.append(ranked)
+    return lists
 
 
 def stored_document(source: Mapping[str, object]) -> StoredDocument:

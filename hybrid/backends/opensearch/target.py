@@ -10,7 +10,6 @@ configured values come back at the end, and after a failure too.
 from __future__ import annotations
 
 import dataclasses
-import random
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybrid.backends.base import BackendError, BackendUnavailableError, IndexOptions, check_index_name
-from hybrid.backends.opensearch.client import where
+from hybrid.backends.opensearch.client import MAX_BACKOFF_S, backoff_s, where
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.mapping import document_source, index_body, meta_block, meta_mapping
 from hybrid.documents import Document, Reject
@@ -30,18 +29,9 @@ if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
 
-MAX_BACKOFF_S = 30.0
-
-
 def transient(status: int) -> bool:
     """A bulk item failed because of the cluster (429, 5xx), not because of the document (4xx)."""
     return status == 429 or status >= 500
-
-
-def backoff_s(attempt: int, initial_s: float) -> float:
-    """Exponential backoff with full jitter: a random wait up to ``initial * 2**attempt`` (capped), so
-    writers that failed together do not retry together."""
-    return random.uniform(0, min(MAX_BACKOFF_S, initial_s * 2**attempt))
 
 
 class OpenSearchTarget:
@@ -69,6 +59,11 @@ class OpenSearchTarget:
         self.replaces: str | None = None
         self._meta: IndexMeta | None = None
         self._options = IndexOptions()
+
+    @property
+    def index(self) -> str | None:
+        """The index (alias) being loaded, named in refusals."""
+        return self.alias or None
 
     @property
     def description(self) -> str:

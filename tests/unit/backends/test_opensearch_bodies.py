@@ -22,6 +22,7 @@ from hybrid.backends.opensearch.queries import catalog, msearch_lines, msearch_l
 from hybrid.index_meta import IndexMeta, IndexMetaError
 from hybrid.lexical import CURRENT_LAYOUT, FIELDS_LAYOUT
 from hybrid.recipes import Fingerprint, bmretriever_spec
+from hybrid.retrieval.types import ShardShortfall, shortfall_warnings
 from hybrid.retrieval import BM25Query, KnnQuery, RangeFilter, TermFilter
 
 FILTERS = (RangeFilter("year", gte=2015), TermFilter("journal", ("J1", "J2")))
@@ -31,7 +32,8 @@ FINGERPRINT = Fingerprint.of(bmretriever_spec("m"), weights="w", dimension=3)
 def test_bm25_and_knn_bodies() -> None:
     vector = np.array([0.5, -1.0, 2.0], dtype=np.float32)
     lines = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS), KnnQuery(vector, 60, FILTERS)], CURRENT_LAYOUT)
-    assert lines[0] == lines[2] == {"index": "idx"}
+    # BM25 ranks with the index's global term statistics (dfs), so shard count does not change it.
+    assert lines[0] == {"index": "idx", "search_type": "dfs_query_then_fetch"} and lines[2] == {"index": "idx"}
     bm25, knn = lines[1], lines[3]
     filters = [{"range": {"year": {"gte": 2015}}}, {"terms": {"journal": ["J1", "J2"]}}]
     assert bm25["size"] == 40 and bm25["docvalue_fields"] == ["doc_id"] and bm25["stored_fields"] == "_none_"
@@ -149,3 +151,22 @@ def test_client_errors_become_domain_errors(error: tuple, domain: type, words: s
 def test_other_errors_pass_through() -> None:
     original = KeyError("x")
     assert translate(original, "OpenSearch at X") is original
+
+
+def test_partial_shards_are_a_warning_and_no_shards_an_error() -> None:
+    queries = [BM25Query("statins", 10), BM25Query("ldl", 10)]
+    hit = {"_score": 1.5, "fields": {"doc_id": ["7"]}}
+    whole = {"_shards": {"total": 3, "successful": 3, "failed": 0}, "hits": {"hits": [hit]}}
+    partial = {"_shards": {"total": 3, "successful": 2, "failed": 1,
+                           "failures": [{"shard": 1, "reason": {"type": "node_not_connected_exception",
+                                                                "reason": "node disconnected"}}]},
+               "hits": {"hits": [hit]}}
+    lists = msearch_lists({"responses": [whole, partial]}, queries)
+    assert [list(r) for r in lists] == [[("7", 1.5)], [("7", 1.5)]]
+    assert not isinstance(lists[0], ShardShortfall)
+    assert shortfall_warnings(lists) == ("partial results: 1 of 3 shards did not answer the BM25 query for 'ldl' "
+                                         "(node disconnected); documents on them are missing",)
+    none = {"_shards": {"total": 3, "successful": 0, "failed": 3, "failures": [{"reason": "all gone"}]},
+            "hits": {"hits": []}}
+    with pytest.raises(BackendUnavailableError, match="none of the index's 3 shards answered"):
+        msearch_lists({"responses": [whole, none]}, queries)
