@@ -145,7 +145,7 @@ def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[Side
                 raise BackendUnavailableError(f"{describe(query)}: none of the index's {total} shards answered "
                                               f"({reason}); is the cluster red?")
             ranked = ShardShortfall(list(ranked), f"partial results: {failed} of {total} shards did not answer "
-                                                  f"the {describe(query)} ({reason}); documents on them are missing")
+                                                  f"{describe(query)} ({reason}); documents on them are missing")
         lists.append(ranked)
     return lists
 
