@@ -103,7 +103,8 @@ def test_permission_denied(secured_url: str, capsys: pytest.CaptureFixture[str],
     assert main(["search", "q", "--mode", "bm25", "--index", "docs", "--opensearch-url", secured_url,
                  "--user", "reader"]) == REFUSED
     assert _one_line(capsys) == (f"error: OpenSearch at {secured_url} denied the request "
-                                 "(403: no permissions for [indices:data/read/search])")
+                                 "(403: no permissions for [indices:data/read/search]); the user needs the "
+                                 "privileges named there")
 
 
 def test_tls_to_a_plain_http_port(secured_url: str, capsys: pytest.CaptureFixture[str]) -> None:
