@@ -71,12 +71,14 @@ class OpenSearchBackend:
     def search(self, index: str) -> OpenSearchSearch:
         from hybrid.backends.opensearch.search import OpenSearchSearch
 
-        return OpenSearchSearch(self.client, check_index_name(index))
+        name = check_index_name(index)  # a bad name is refused before any request
+        return OpenSearchSearch(self.client, name)
 
     def async_search(self, index: str) -> AsyncOpenSearchSearch:
         from hybrid.backends.opensearch.async_search import AsyncOpenSearchSearch
 
-        return AsyncOpenSearchSearch(self.async_client, check_index_name(index))
+        name = check_index_name(index)
+        return AsyncOpenSearchSearch(self.async_client, name)
 
     def ingest_target(self) -> OpenSearchTarget:
         from hybrid.backends.opensearch.target import OpenSearchTarget
