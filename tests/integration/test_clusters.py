@@ -1,0 +1,244 @@
+"""Real clusters from the local manager: a secured node (TLS, users and roles) and a 3-node cluster with
+nodes killed under ingest and search. Each instance is started once for this module and purged after."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from opensearchpy import OpenSearch
+
+from hybrid.backends.base import BackendUnavailableError, IndexOptions
+from hybrid.backends.opensearch.backend import OpenSearchBackend
+from hybrid.beir import iter_corpus, load_queries
+from hybrid.cli import main
+from hybrid.cli.errors import OK, REFUSED, UNAVAILABLE
+from hybrid.data import sample_dir
+from hybrid.ingest.pipeline import IngestOptions, run_ingest
+from hybrid.ingest.sources import open_source
+from hybrid.local_opensearch import LocalCluster, Manager, manager_for
+from hybrid.local_opensearch.security import Authority
+from hybrid.proxy import create_app
+from hybrid.retrieval import SearchRequest, Searcher
+from hybrid.settings import load_settings
+
+pytestmark = pytest.mark.opensearch
+
+CORPUS_IDS = {doc.id for doc in iter_corpus(sample_dir())}
+
+
+def _manager() -> Manager:
+    manager = manager_for(load_settings())
+    manager.install()
+    return manager
+
+
+@pytest.fixture(scope="module")
+def secured() -> Iterator[LocalCluster]:
+    manager = _manager()
+    name = f"pytest-secure-{os.getpid()}"
+    manager.start_cluster(name, secure=True, heap_mb=384, timeout_s=180)
+    try:
+        yield manager.cluster(name)
+    finally:
+        manager.cluster(name).purge()
+
+
+@pytest.fixture(scope="module")
+def three() -> Iterator[tuple[Manager, LocalCluster]]:
+    manager = _manager()
+    name = f"pytest-three-{os.getpid()}"
+    manager.start_cluster(name, nodes=3, heap_mb=256, timeout_s=240)
+    try:
+        yield manager, manager.cluster(name)
+    finally:
+        manager.cluster(name).purge()
+
+
+def _env_as(cluster: LocalCluster, user: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = ",".join(cluster.status().urls)
+    monkeypatch.setenv("HYBRID_OPENSEARCH_URL", url)
+    monkeypatch.setenv("HYBRID_OPENSEARCH_USER", user)
+    monkeypatch.setenv("HYBRID_OPENSEARCH_PASSWORD", cluster.credentials().passwords[user])
+    monkeypatch.setenv("HYBRID_OPENSEARCH_CA_CERTS", str(cluster.credentials().ca))
+    return url
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    return " ".join(line for line in capsys.readouterr().err.splitlines() if line.startswith("error:"))
+
+
+def test_secured_node_users_roles_and_failures(secured: LocalCluster, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path, minilm) -> None:  # type: ignore[no-untyped-def]
+    credentials = secured.credentials()
+    assert stat.S_IMODE((credentials.folder / "passwords.json").stat().st_mode) == 0o600
+    url = _env_as(secured, "writer", monkeypatch)
+    assert url.startswith("https://127.0.0.1:")
+    assert main(["ingest", "sample", "--index", "secured", "--rejects", str(tmp_path / "r.jsonl")]) == OK
+
+    # The reader searches through the CLI and the proxy ...
+    _env_as(secured, "reader", monkeypatch)
+    capsys.readouterr()
+    assert main(["search", "vitamin D and bone density", "--index", "secured", "--json"]) == OK
+    found = json.loads(capsys.readouterr().out)
+    assert len(found["hits"]) == 10 and found["warnings"] == []
+    with TestClient(create_app(load_settings(), encoder=minilm)) as api:
+        answer = api.post("/v1/search?index=secured", json={"query": "vitamin D and bone density"})
+        assert answer.status_code == 200
+        assert [h["id"] for h in answer.json()["hits"]] == [h["doc_id"] for h in found["hits"]]
+    # ... but may not build an index: a clear 403 naming the missing privileges and the index.
+    assert main(["ingest", "sample", "--index", "secured-2", "--rejects", str(tmp_path / "r2.jsonl")]) == REFUSED
+    refused = _error(capsys)
+    assert "denied the request on index 'secured-2' (403: no permissions for [indices:admin/create" in refused
+    assert "User [name=reader" in refused
+
+    # A wrong password is a 401, a wrong CA a TLS failure that names the CA setting.
+    monkeypatch.setenv("HYBRID_OPENSEARCH_PASSWORD", "not-the-password")
+    assert main(["search", "vitamin D", "--index", "secured", "--mode", "bm25"]) == REFUSED
+    assert "refused the credentials (401" in _error(capsys)
+    other_ca = tmp_path / "other-ca.pem"
+    other_ca.write_bytes(Authority().cert_pem)
+    monkeypatch.setenv("HYBRID_OPENSEARCH_PASSWORD", credentials.passwords["reader"])
+    monkeypatch.setenv("HYBRID_OPENSEARCH_CA_CERTS", str(other_ca))
+    assert main(["search", "vitamin D", "--index", "secured", "--mode", "bm25"]) == UNAVAILABLE
+    tls = _error(capsys)
+    assert "TLS with OpenSearch at" in tls and "certificate verify failed" in tls and "HYBRID_OPENSEARCH_CA_CERTS" in tls
+
+    # A client certificate authenticates without a password (as a reader).
+    for key in ("HYBRID_OPENSEARCH_USER", "HYBRID_OPENSEARCH_PASSWORD"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HYBRID_OPENSEARCH_CA_CERTS", str(credentials.ca))
+    monkeypatch.setenv("HYBRID_OPENSEARCH_CLIENT_CERT", str(credentials.client_cert))
+    monkeypatch.setenv("HYBRID_OPENSEARCH_CLIENT_KEY", str(credentials.client_key))
+    assert main(["search", "vitamin D", "--index", "secured", "--mode", "bm25", "--json"]) == OK
+    assert len(json.loads(capsys.readouterr().out)["hits"]) == 10
+
+
+def _client(cluster: LocalCluster) -> OpenSearch:
+    return OpenSearch(hosts=cluster.status().urls, timeout=60, max_retries=2, retry_on_timeout=True)
+
+
+def _ids(client: OpenSearch, index: str) -> list[str]:
+    from opensearchpy.helpers import scan
+
+    client.indices.refresh(index=index)
+    return [hit["_id"] for hit in scan(client, index=index, query={"query": {"match_all": {}}}, _source=False)]
+
+
+def _ingest(settings, index: str, encoder, folder: Path, *, shards: int, replicas: int, target=None) -> None:  # type: ignore[no-untyped-def]
+    backend = OpenSearchBackend(settings)
+    try:
+        run_ingest(open_source(sample_dir() / "corpus.jsonl", "jsonl"), index=index, encoder=encoder,
+                   target=target or backend.ingest_target(), rejects_path=folder / "rejects.jsonl", metadata_fields={},
+                   index_options=IndexOptions(shards=shards, replicas=replicas),
+                   options=IngestOptions(batch_size=50))
+    finally:
+        backend.close()
+
+
+def _wait_green(client: OpenSearch, timeout_s: float = 120.0) -> str:
+    health = client.cluster.health(wait_for_status="green", timeout=f"{int(timeout_s)}s")
+    return str(health["status"])
+
+
+def test_three_shards_rank_as_one_shard(three, minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manager, cluster = three
+    settings = load_settings(opensearch_url=",".join(cluster.status().urls))
+    _ingest(settings, "ranks-three", minilm, tmp_path, shards=3, replicas=1)
+    _ingest(settings, "ranks-one", minilm, tmp_path, shards=1, replicas=0)
+    backend = OpenSearchBackend(settings)
+    try:
+        queries = list(load_queries(sample_dir()).items())[:20]
+        for mode in ("bm25", "dense", "hybrid"):
+            for _, text in queries:
+                pages = [Searcher(backend.search(index), minilm).search(SearchRequest(text, mode=mode, k=10))
+                         for index in ("ranks-three", "ranks-one")]
+                ranked = [[(h.doc_id, round(h.score, 4)) for h in page.hits] for page in pages]
+                assert ranked[0] == ranked[1], (mode, text)
+    finally:
+        backend.close()
+
+
+class KillingTarget:
+    """Delegates to the real target; at write number ``at`` SIGKILLs a node and restarts it in the background."""
+
+    def __init__(self, target, manager: Manager, cluster: LocalCluster, node: str, at: int) -> None:  # type: ignore[no-untyped-def]
+        self.target, self.manager, self.cluster, self.node, self.at = target, manager, cluster, node, at
+        self.writes = 0
+        self.restart: threading.Thread | None = None
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.target, name)
+
+    def write(self, docs, vectors):  # type: ignore[no-untyped-def]
+        self.writes += 1
+        if self.writes == self.at:
+            assert self.cluster.stop_node(self.node, kill=True)
+            self.restart = threading.Thread(
+                target=lambda: self.manager.start_node(self.cluster.name, self.node, timeout_s=180), daemon=True)
+            self.restart.start()
+        return self.target.write(docs, vectors)
+
+
+def test_node_killed_during_ingest_loses_nothing(three, minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manager, cluster = three
+    settings = load_settings(opensearch_url=",".join(cluster.status().urls), opensearch_retry_budget_s=90)
+    client = _client(cluster)
+    batches = -(-len(CORPUS_IDS) // 50)
+    outcomes = []
+    for point, at in enumerate(random.Random(7).sample(range(1, batches + 1), 3)):
+        index = f"killed-{point}"
+        backend = OpenSearchBackend(settings)
+        target = KillingTarget(backend.ingest_target(), manager, cluster, f"{cluster.name}-{1 + point % 3}", at)
+        try:
+            _ingest(settings, index, minilm, tmp_path, shards=3, replicas=1, target=target)
+            outcomes.append("finished")
+        except BackendUnavailableError:
+            outcomes.append("stopped")
+        finally:
+            backend.close()
+        assert target.restart is not None
+        target.restart.join(timeout=200)
+        if outcomes[-1] == "stopped":  # the rerun resumes and finishes
+            _ingest(settings, index, minilm, tmp_path, shards=3, replicas=1)
+        ids = _ids(client, index)
+        assert len(ids) == len(set(ids)) == len(CORPUS_IDS) and set(ids) == CORPUS_IDS, (point, at, outcomes)
+    assert _wait_green(client) == "green"
+    client.close()
+
+
+def test_partial_shards_are_reported_not_hidden(three, minilm, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    manager, cluster = three
+    urls = cluster.status().urls
+    settings = load_settings(opensearch_url=",".join(urls))
+    _ingest(settings, "partial", minilm, tmp_path, shards=3, replicas=0)
+    client = _client(cluster)
+    shards = client.cat.shards(index="partial*", format="json", h="node,prirep")
+    victim = next(row["node"] for row in shards if row["prirep"] == "p")
+    survivor = next(u for u, n in zip(urls, cluster.node_names()) if n != victim)
+    assert cluster.stop_node(victim, kill=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and client.cluster.health()["number_of_nodes"] != 2:
+            time.sleep(0.5)
+        capsys.readouterr()
+        code = main(["search", "vitamin D", "--index", "partial", "--mode", "bm25", "--json",
+                     "--opensearch-url", survivor])
+        out = capsys.readouterr()
+        assert code == OK
+        warnings = json.loads(out.out)["warnings"]
+        assert len(warnings) == 1 and "shards did not answer the BM25 query" in warnings[0]
+        assert f"warning: {warnings[0]}" in out.err
+    finally:
+        manager.start_node(cluster.name, victim, timeout_s=180)
+    assert _wait_green(client) == "green"
+    client.close()
