@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.error
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from hybrid.local_opensearch.node import (
 
 STATE = "cluster.json"
 MAX_NODES = 3
+PORT_RELEASE_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,12 @@ class LocalCluster:
         if status.running and status.info is not None:
             return status.info
         i = spec.nodes.index(node_name)
-        for port in (spec.http_ports[i], spec.transport_ports[i]):
+        ports = (spec.http_ports[i], spec.transport_ports[i])
+        # A node just killed may hold its sockets a moment longer than its launcher process lives.
+        deadline = time.monotonic() + PORT_RELEASE_S
+        while not all(port_is_free(p) for p in ports) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for port in ports:
             if not port_is_free(port):
                 raise PortInUseError(f"port {port} of node {node_name} is taken; stop the whole instance and start it again")
         secured = security.load(self.folder) if spec.secure else None

@@ -16,13 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
-from hybrid.backends.base import BackendUnavailableError, IndexOptions
+from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.backend import OpenSearchBackend
 from hybrid.beir import iter_corpus, load_queries
 from hybrid.cli import main
 from hybrid.cli.errors import OK, REFUSED, UNAVAILABLE
 from hybrid.data import sample_dir
-from hybrid.ingest.pipeline import IngestOptions, run_ingest
+from hybrid.ingest.pipeline import IngestError, IngestOptions, run_ingest
 from hybrid.ingest.sources import open_source
 from hybrid.local_opensearch import LocalCluster, Manager, manager_for
 from hybrid.local_opensearch.security import Authority
@@ -136,7 +136,7 @@ def _ids(client: OpenSearch, index: str) -> list[str]:
 def _ingest(settings, index: str, encoder, folder: Path, *, shards: int, replicas: int, target=None) -> None:  # type: ignore[no-untyped-def]
     backend = OpenSearchBackend(settings)
     try:
-        run_ingest(open_source(sample_dir() / "corpus.jsonl", "jsonl"), index=index, encoder=encoder,
+        run_ingest(open_source(sample_dir(), "beir"), index=index, encoder=encoder,
                    target=target or backend.ingest_target(), rejects_path=folder / "rejects.jsonl", metadata_fields={},
                    index_options=IndexOptions(shards=shards, replicas=replicas),
                    options=IngestOptions(batch_size=50))
@@ -145,7 +145,8 @@ def _ingest(settings, index: str, encoder, folder: Path, *, shards: int, replica
 
 
 def _wait_green(client: OpenSearch, timeout_s: float = 120.0) -> str:
-    health = client.cluster.health(wait_for_status="green", timeout=f"{int(timeout_s)}s")
+    health = client.cluster.health(params={"wait_for_status": "green", "timeout": f"{int(timeout_s)}s"},
+                                   request_timeout=timeout_s + 10)
     return str(health["status"])
 
 
@@ -154,6 +155,9 @@ def test_three_shards_rank_as_one_shard(three, minilm, tmp_path: Path) -> None: 
     settings = load_settings(opensearch_url=",".join(cluster.status().urls))
     _ingest(settings, "ranks-three", minilm, tmp_path, shards=3, replicas=1)
     _ingest(settings, "ranks-one", minilm, tmp_path, shards=1, replicas=0)
+    client = _client(cluster)
+    assert sorted(_ids(client, "ranks-three")) == sorted(_ids(client, "ranks-one")) == sorted(CORPUS_IDS)
+    client.close()
     backend = OpenSearchBackend(settings)
     try:
         queries = list(load_queries(sample_dir()).items())[:20]
@@ -161,8 +165,11 @@ def test_three_shards_rank_as_one_shard(three, minilm, tmp_path: Path) -> None: 
             for _, text in queries:
                 pages = [Searcher(backend.search(index), minilm).search(SearchRequest(text, mode=mode, k=10))
                          for index in ("ranks-three", "ranks-one")]
-                ranked = [[(h.doc_id, round(h.score, 4)) for h in page.hits] for page in pages]
-                assert ranked[0] == ranked[1], (mode, text)
+                # The same documents in the same order. Each side's scores match too (BM25 with global
+                # statistics); fused scores move slightly with the normalisation over the deeper windows.
+                assert [h.doc_id for h in pages[0].hits] == [h.doc_id for h in pages[1].hits], (mode, text)
+                if mode != "hybrid":
+                    assert [h.score for h in pages[0].hits] == pytest.approx([h.score for h in pages[1].hits], rel=1e-4)
     finally:
         backend.close()
 
@@ -201,13 +208,13 @@ def test_node_killed_during_ingest_loses_nothing(three, minilm, tmp_path: Path) 
         try:
             _ingest(settings, index, minilm, tmp_path, shards=3, replicas=1, target=target)
             outcomes.append("finished")
-        except BackendUnavailableError:
-            outcomes.append("stopped")
+        except IngestError as exc:  # one clear error
+            outcomes.append(f"stopped: {exc}")
         finally:
             backend.close()
-        assert target.restart is not None
+        assert target.restart is not None, outcomes
         target.restart.join(timeout=200)
-        if outcomes[-1] == "stopped":  # the rerun resumes and finishes
+        if outcomes[-1] != "finished":  # the rerun resumes and finishes
             _ingest(settings, index, minilm, tmp_path, shards=3, replicas=1)
         ids = _ids(client, index)
         assert len(ids) == len(set(ids)) == len(CORPUS_IDS) and set(ids) == CORPUS_IDS, (point, at, outcomes)
