@@ -113,15 +113,22 @@ def response_error(response: Mapping[str, object]) -> str | None:
 
 
 def shard_shortfall(response: Mapping[str, object]) -> tuple[int, int, str] | None:
-    """``(failed, total, first reason)`` when some of a search's shards did not answer, else None."""
+    """``(missing, total, first reason)`` when some of a search's shards did not answer, else None.
+
+    A shard that failed is counted in ``failed``; one with no active copy (its node is gone and it has no
+    replica) in neither ``failed`` nor ``successful``: both are missing."""
     shards = response.get("_shards")
-    if not isinstance(shards, Mapping) or not shards.get("failed"):
+    if not isinstance(shards, Mapping):
+        return None
+    total = int(shards.get("total") or 0)
+    missing = total - int(shards.get("successful") or 0) - int(shards.get("skipped") or 0)
+    if missing <= 0:
         return None
     failures = shards.get("failures") or [{}]
     reason = failures[0].get("reason") if isinstance(failures[0], Mapping) else None
     if isinstance(reason, Mapping):
         reason = reason.get("reason") or reason.get("type")
-    return int(shards["failed"]), int(shards.get("total") or 0), str(reason or "no reason given")
+    return missing, total, str(reason or "no active copy of the shard: its node is gone")
 
 
 def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[SideQuery]) -> list[RankedList]:

@@ -166,6 +166,11 @@ def test_partial_shards_are_a_warning_and_no_shards_an_error() -> None:
     assert not isinstance(lists[0], ShardShortfall)
     assert shortfall_warnings(lists) == ("partial results: 1 of 3 shards did not answer the BM25 query for 'ldl' "
                                          "(node disconnected); documents on them are missing",)
+    # A shard without an active copy is neither failed nor successful: missing all the same.
+    unassigned = {"_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 0}, "hits": {"hits": [hit]}}
+    assert shortfall_warnings(msearch_lists({"responses": [unassigned]}, queries[:1])) == (
+        "partial results: 1 of 3 shards did not answer the BM25 query for 'statins' (no active copy of the shard: "
+        "its node is gone); documents on them are missing",)
     none = {"_shards": {"total": 3, "successful": 0, "failed": 3, "failures": [{"reason": "all gone"}]},
             "hits": {"hits": []}}
     with pytest.raises(BackendUnavailableError, match="none of the index's 3 shards answered"):
