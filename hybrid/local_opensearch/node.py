@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hybrid.local_opensearch.errors import ManagerError, NodeStartError, PortInUseError
+from hybrid.local_opensearch.errors import ManagerError, NodeStartError
 from hybrid.local_opensearch.java import JavaRuntime
 
 UNPRIVILEGED_UID = 65534  # nobody
@@ -223,32 +223,6 @@ class LocalNode:
             "org.opensearch.secure_sm.SecuredForkJoinWorkerThreadFactory\n"
         )
         return config
-
-    def start(
-        self,
-        dist: Path,
-        version: str,
-        java: JavaRuntime,
-        *,
-        port: int | None = None,
-        heap_mb: int = 512,
-        timeout_s: float = 120.0,
-    ) -> NodeInfo:
-        """Start the node on its own and wait until its cluster health is green or yellow.
-
-        Raises:
-            PortInUseError: ``port`` is bound by something else.
-            NodeStartError: the node exited, or was not healthy within ``timeout_s`` (log tail included).
-        """
-        status = self.status()
-        if status.running and status.info is not None:
-            return status.info
-        if port is not None and not port_is_free(port):
-            raise PortInUseError(f"port {port} on 127.0.0.1 is already in use; pick another with --port or omit it")
-        info = self.launch(dist, version, java, http_port=port if port is not None else free_port(),
-                           transport_port=free_port(), heap_mb=heap_mb)
-        self.wait_healthy(info, timeout_s)
-        return info
 
     def launch(self, dist: Path, version: str, java: JavaRuntime, *, http_port: int, transport_port: int,
                heap_mb: int, membership: Membership | None = None, extra: str = "", scheme: str = "http") -> NodeInfo:

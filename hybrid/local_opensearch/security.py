@@ -168,7 +168,8 @@ def create(instance: Path, index_patterns: tuple[str, ...] = ("*",)) -> SecuredI
 
 
 def load(instance: Path, node_files: dict[str, bytes] | None = None) -> SecuredInstance:
-    """An existing secured instance (its nodes' files read back from the first node that has them)."""
+    """An existing secured instance. ``node_files`` are given only when the instance is created: its
+    nodes' config folders already hold them afterwards."""
     folder = instance / PRIVATE
     recorded = json.loads((folder / "instance.json").read_text())
     return SecuredInstance(Credentials.load(folder), node_files or {}, recorded["node_dn"], recorded["admin_dn"])

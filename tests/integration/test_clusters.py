@@ -27,7 +27,7 @@ from hybrid.ingest.sources import open_source
 from hybrid.local_opensearch import LocalCluster, Manager, manager_for
 from hybrid.local_opensearch.security import Authority
 from hybrid.proxy import create_app
-from hybrid.retrieval import SearchRequest, Searcher
+from hybrid.retrieval import Searcher, SearchRequest
 from hybrid.settings import load_settings
 
 pytestmark = pytest.mark.opensearch

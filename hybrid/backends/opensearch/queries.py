@@ -140,18 +140,18 @@ def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[Side
     for query, response in zip(queries, responses):
         error = response_error(response)
         if error:
-            if response.get("status") == 503 or "shard" in error and "unavailable" in error:
+            if response.get("status") == 503 or ("shard" in error and "unavailable" in error):
                 raise BackendUnavailableError(f"{describe(query)} failed: {error} (is the cluster red? "
                                               "`GET _cluster/health` says which shards are unassigned)")
             raise BackendError(f"{describe(query)} failed: {error}")
         ranked = ranked_list(response)
         shortfall = shard_shortfall(response)
         if shortfall is not None:
-            failed, total, reason = shortfall
-            if failed >= total:
+            missing, total, reason = shortfall
+            if missing >= total:
                 raise BackendUnavailableError(f"{describe(query)}: none of the index's {total} shards answered "
                                               f"({reason}); is the cluster red?")
-            ranked = ShardShortfall(list(ranked), f"partial results: {failed} of {total} shards did not answer "
+            ranked = ShardShortfall(list(ranked), f"partial results: {missing} of {total} shards did not answer "
                                                   f"{describe(query)} ({reason}); documents on them are missing")
         lists.append(ranked)
     return lists

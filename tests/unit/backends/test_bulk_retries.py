@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from hybrid.backends.base import BackendUnavailableError
-from hybrid.backends.opensearch.client import make_client
-from hybrid.backends.opensearch.client import backoff_s
+from hybrid.backends.opensearch.client import backoff_s, make_client
 from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.documents import Document
 from hybrid.settings import load_settings

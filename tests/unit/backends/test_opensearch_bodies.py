@@ -22,8 +22,8 @@ from hybrid.backends.opensearch.queries import catalog, msearch_lines, msearch_l
 from hybrid.index_meta import IndexMeta, IndexMetaError
 from hybrid.lexical import CURRENT_LAYOUT, FIELDS_LAYOUT
 from hybrid.recipes import Fingerprint, bmretriever_spec
-from hybrid.retrieval.types import ShardShortfall, shortfall_warnings
 from hybrid.retrieval import BM25Query, KnnQuery, RangeFilter, TermFilter
+from hybrid.retrieval.types import ShardShortfall, shortfall_warnings
 
 FILTERS = (RangeFilter("year", gte=2015), TermFilter("journal", ("J1", "J2")))
 FINGERPRINT = Fingerprint.of(bmretriever_spec("m"), weights="w", dimension=3)
