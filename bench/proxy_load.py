@@ -13,7 +13,6 @@ drift on a shared machine falls on all alike. Each load is bounded in requests a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -28,36 +27,15 @@ ON, OFF, BEFORE = "batching on", "batching off", "batching off, torch fp32 queri
 VARIANTS = {ON: ([], "auto"), OFF: (["--no-batching"], "auto"), BEFORE: (["--no-batching"], "fp32")}  # flags, precision
 sys.path.insert(0, str(ROOT))
 
+from bench.load import run_load  # noqa: E402
 from bench.machine import describe, header  # noqa: E402
 
 
-async def _load(url: str, concurrency: int, requests: int, seconds: float, queries: list[str]) -> dict[str, float]:
-    import httpx
-
-    latencies: list[float] = []
-    errors = 0
-    sent = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors, sent
-        while sent < requests and time.monotonic() < deadline:
-            query = queries[sent % len(queries)]
-            sent += 1
-            started = time.perf_counter()
-            try:
-                response = await client.post(f"{url}/v1/search", json={"query": query, "mode": "hybrid", "k": 10})
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            latencies.append(time.perf_counter() - started)
-            errors += not ok
-
+def _load(url: str, concurrency: int, requests: int, seconds: float, queries: list[str]) -> dict[str, object]:
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    wall = time.perf_counter() - started
-    return {"concurrency": concurrency, "latencies": latencies, "errors": errors, "seconds": wall}
+    outcomes = run_load(url, clients=concurrency, seconds=seconds, queries=queries, max_requests=requests)
+    return {"concurrency": concurrency, "latencies": [o.answered - o.sent for o in outcomes],
+            "errors": sum(not o.ok for o in outcomes), "seconds": time.perf_counter() - started}
 
 
 def _summary(rounds: list[dict[str, object]], concurrency: int, variant: str) -> dict[str, object]:
@@ -87,7 +65,7 @@ def main() -> None:
     queries = list(load_queries(sample_dir()).values())
     if args.client:  # the load generator process
         url, concurrency = args.client
-        print(json.dumps(asyncio.run(_load(url, int(concurrency), args.requests, args.seconds, queries))))
+        print(json.dumps(_load(url, int(concurrency), args.requests, args.seconds, queries)))
         return
 
     from bench.ingest_throughput import _node_url

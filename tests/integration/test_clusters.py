@@ -7,6 +7,8 @@ import json
 import os
 import random
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
+from bench.load import run_load, statuses, success_rate
 from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.backend import OpenSearchBackend
 from hybrid.beir import iter_corpus, load_queries
@@ -25,8 +28,10 @@ from hybrid.data import sample_dir
 from hybrid.ingest.pipeline import IngestError, IngestOptions, run_ingest
 from hybrid.ingest.sources import open_source
 from hybrid.local_opensearch import LocalCluster, Manager, manager_for
+from hybrid.local_opensearch.node import free_port
 from hybrid.local_opensearch.security import Authority
 from hybrid.proxy import create_app
+from hybrid.proxy.probe import wait_until_ready
 from hybrid.retrieval import Searcher, SearchRequest
 from hybrid.settings import load_settings
 
@@ -224,28 +229,93 @@ def test_node_killed_during_ingest_loses_nothing(three, minilm, tmp_path: Path) 
 
 def test_partial_shards_are_reported_not_hidden(three, minilm, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """No replicas: killing a node loses the shards on it. A 3-shard index then answers with a warning;
+    a 1-shard index whose shard was on that node (the cluster is red) is an error in the CLI and a 503."""
     manager, cluster = three
     urls = cluster.status().urls
     settings = load_settings(opensearch_url=",".join(urls))
     _ingest(settings, "partial", minilm, tmp_path, shards=3, replicas=0)
+    _ingest(settings, "red", minilm, tmp_path, shards=1, replicas=0)
     client = _client(cluster)
-    shards = client.cat.shards(index="partial*", format="json", h="node,prirep")
-    victim = next(row["node"] for row in shards if row["prirep"] == "p")
+    placed = client.cat.shards(index="partial-*,red-*", format="json", h="index,node")  # the physical indices
+    victim = next(row["node"] for row in placed if row["index"].startswith("red-"))
+    assert any(row["index"].startswith("partial-") and row["node"] == victim for row in placed), placed
     survivor = next(u for u, n in zip(urls, cluster.node_names()) if n != victim)
     assert cluster.stop_node(victim, kill=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and client.cluster.health()["number_of_nodes"] != 2:
             time.sleep(0.5)
+        assert client.cluster.health()["status"] == "red"
         capsys.readouterr()
         code = main(["search", "vitamin D", "--index", "partial", "--mode", "bm25", "--json",
                      "--opensearch-url", survivor])
         out = capsys.readouterr()
         assert code == OK
         warnings = json.loads(out.out)["warnings"]
-        assert len(warnings) == 1 and "shards did not answer the BM25 query" in warnings[0]
+        assert len(warnings) == 1 and "1 of 3 shards did not answer the BM25 query" in warnings[0]
         assert f"warning: {warnings[0]}" in out.err
+
+        assert main(["search", "vitamin D", "--index", "red", "--mode", "bm25", "--opensearch-url", survivor]) == UNAVAILABLE
+        assert "is the cluster red?" in _error(capsys)
+        with TestClient(create_app(load_settings(opensearch_url=survivor), encoder=minilm)) as api:
+            partial = api.post("/v1/search?index=partial", json={"query": "vitamin D", "mode": "hybrid"})
+            assert partial.status_code == 200 and len(partial.json()["warnings"]) == 2  # BM25 and k-NN each
+            red = api.post("/v1/search?index=red", json={"query": "vitamin D", "mode": "hybrid"})
+            assert red.status_code == 503 and "is the cluster red?" in red.json()["detail"]
     finally:
         manager.start_node(cluster.name, victim, timeout_s=180)
     assert _wait_green(client) == "green"
     client.close()
+
+
+@pytest.fixture
+def served_on(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    """Starts ``hybrid serve`` as users run it, against the given comma-separated URL; stops it after."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def serve(url: str, index: str) -> str:
+        port = free_port()
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": url}
+        log = (tmp_path / "serve.log").open("wb")
+        started.append(subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index",
+                                         index, "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT))
+        proxy = f"http://127.0.0.1:{port}"
+        if not wait_until_ready(proxy, timeout_s=120):
+            pytest.fail(f"proxy did not become ready: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+        return proxy
+
+    yield serve
+    for server in started:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_proxy_under_load_while_a_node_dies(three, minilm, tmp_path: Path, served_on) -> None:  # type: ignore[no-untyped-def]
+    """16 clients for 60 s; 10 s in, the elected cluster manager is SIGKILLed, and started again 30 s in."""
+    manager, cluster = three
+    urls = cluster.status().urls
+    _ingest(load_settings(opensearch_url=",".join(urls)), "under-load", minilm, tmp_path, shards=3, replicas=1)
+    client = _client(cluster)
+    assert _wait_green(client) == "green"
+    victim = client.cat.cluster_manager(format="json")[0]["node"]
+    proxy = served_on(",".join(urls), "under-load")
+    queries = list(load_queries(sample_dir()).values())
+    restarted = threading.Event()
+
+    def restart() -> None:
+        manager.start_node(cluster.name, victim, timeout_s=180)
+        restarted.set()
+
+    outcomes = run_load(proxy, clients=16, seconds=60, queries=queries, max_requests=20_000,
+                        events=[(10, lambda: cluster.stop_node(victim, kill=True)), (30, restart)])
+    counts = statuses(outcomes)
+    assert set(counts) <= {200, 503}, counts  # no 500s, no dropped connections
+    assert all(o.detail for o in outcomes if o.status == 503)  # every 503 says why
+    assert counts.get(200, 0) >= 0.5 * len(outcomes), counts
+    assert restarted.wait(timeout=200)
+    assert _wait_green(client) == "green"
+    client.close()
+    # The proxy was never restarted: after the node is back, every request is answered.
+    after = run_load(proxy, clients=4, seconds=5, queries=queries, max_requests=400)
+    assert after and success_rate(after) == 1.0, statuses(after)

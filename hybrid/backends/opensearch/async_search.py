@@ -3,7 +3,7 @@ blocking backend (``queries.py``), awaited."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hybrid.backends.opensearch.errors import translated
@@ -28,8 +28,15 @@ if TYPE_CHECKING:
 class AsyncOpenSearchSearch(IndexHandle):
     client: AsyncOpenSearch
 
+    def __init__(self, client: AsyncOpenSearch, index: str, *,
+                 checked: Callable[[], Awaitable[None]] | None = None) -> None:
+        super().__init__(client, index)
+        self._checked = checked  # the backend's supported-cluster check, awaited before the index is first read
+
     @translated
     async def index_meta(self) -> IndexMeta:
+        if self._meta is None and self._checked is not None:
+            await self._checked()
         return self._meta or self._remember(await self.client.indices.get_mapping(index=self.index))
 
     @translated

@@ -38,6 +38,7 @@ class OpenSearchBackend:
         self.where = f"OpenSearch at {public_urls(settings.opensearch_url)}"
         self._client: OpenSearch | None = None
         self._async_client: AsyncOpenSearch | None = None
+        self._async_checked = False
 
     @property
     def description(self) -> str:
@@ -62,6 +63,14 @@ class OpenSearchBackend:
         if self._checkable:
             check_server(client.info(), client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER), self.where)
 
+    async def _check_async(self) -> None:
+        """The same check for the proxy's client, once, before its first index is read."""
+        if not self._async_checked and self._checkable:
+            client = self.async_client
+            check_server(await client.info(), await client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER),
+                         self.where)
+        self._async_checked = True
+
     @property
     def async_client(self) -> AsyncOpenSearch:
         if self._async_client is None:
@@ -78,7 +87,7 @@ class OpenSearchBackend:
         from hybrid.backends.opensearch.async_search import AsyncOpenSearchSearch
 
         name = check_index_name(index)
-        return AsyncOpenSearchSearch(self.async_client, name)
+        return AsyncOpenSearchSearch(self.async_client, name, checked=self._check_async)
 
     def ingest_target(self) -> OpenSearchTarget:
         from hybrid.backends.opensearch.target import OpenSearchTarget

@@ -134,6 +134,11 @@ def make_async_client(settings: Settings) -> AsyncOpenSearch:
 
     options = client_options(settings, asynchronous=True)
     options.update(timeout=settings.proxy_timeout_s, retry_on_timeout=False)
+    if settings.opensearch_aws_region:
+        from opensearchpy import AsyncHttpConnection
+
+        # The default aiohttp connection only knows basic auth; this one calls a signer per request.
+        options["connection_class"] = AsyncHttpConnection
     return AsyncOpenSearch(**options)  # type: ignore[arg-type]
 
 
