@@ -6,7 +6,8 @@ search p50 that TLS and authentication add.
 - Ingest: SciFact's corpus with MiniLM as users run it (`auto` precision), into 1 node (1 shard, no
   replica) and into 3 nodes (3 shards, 1 replica). ``write docs/s`` counts only the time spent in the
   bulk writes, the part the cluster changes; end to end, the encoder dominates on a CPU.
-- Search: ``--queries`` SciFact claims, one at a time, whole hybrid searches (embedding included).
+- Search: once the cluster is green again (replicas are built after the load), ``--queries`` SciFact
+  claims, one at a time, whole hybrid searches (embedding included).
 - Node killed: `hybrid serve` against every node's URL, 16 clients for ``--load-seconds``; 10 s in,
   the elected cluster manager is SIGKILLed and started again at once (as a supervisor would).
 - Secured: the bundled sample in a secured single node (reader user, TLS) and in the plain one; rounds
@@ -86,6 +87,20 @@ def _ingest(settings, source_dir: Path, index: str, encoder, *, shards: int, rep
         backend.close()
     return {"docs": summary.indexed, "seconds": summary.seconds, "docs_per_s": summary.docs_per_s,
             "write_s": target.write_s, "write_docs_per_s": summary.indexed / target.write_s}
+
+
+def _wait_green(settings) -> float:  # type: ignore[no-untyped-def]
+    from opensearchpy import OpenSearch
+
+    from hybrid.backends.opensearch.client import hosts_of
+
+    client = OpenSearch(hosts=hosts_of(settings.opensearch_url), timeout=30)
+    started = time.monotonic()
+    health = client.cluster.health(params={"wait_for_status": "green", "timeout": "600s"}, request_timeout=610)
+    client.close()
+    if health["status"] != "green":
+        raise SystemExit(f"the cluster is {health['status']} 10 minutes after the ingest")
+    return time.monotonic() - started
 
 
 def _search_latency(settings, index: str, encoder, queries: list[str], mode: str = "hybrid") -> list[float]:  # type: ignore[no-untyped-def]
@@ -188,6 +203,8 @@ def main() -> None:
                 row: dict[str, object] = {"nodes": nodes, "shards": shards, "replicas": replicas,
                                           "start_s": time.monotonic() - started}
                 row["ingest"] = _ingest(settings, corpus, "scifact", encoder, shards=shards, replicas=replicas)
+                # Replicas are built after the load: searches wait until they are, not compete with it.
+                row["green_after_ingest_s"] = _wait_green(settings)
                 row["hybrid"] = _ms(_search_latency(settings, "scifact", encoder, queries))
                 row["node_killed"] = _killed_under_load(manager, cluster, "scifact", queries, args.load_seconds,
                                                         folder / f"serve-{nodes}.log")
