@@ -118,19 +118,22 @@ class _Writer(threading.Thread):
 def _valid_documents(source: Source, rejects: RejectsWriter, summary: IngestSummary, limit: int | None) -> Iterator[Document]:
     validator = Validator(source.fields)
     produced = 0
-    for raw in source.records:
-        if limit is not None and produced >= limit:
-            return
-        summary.read += 1
-        result = validator(raw)
-        if isinstance(result, Reject):
-            rejects.write(result)
-            summary.rejected += 1
-            key = result.reason.split(" (")[0].split(":")[0]
-            summary.reject_reasons[key] = summary.reject_reasons.get(key, 0) + 1
-            continue
-        produced += 1
-        yield result
+    try:
+        for raw in source.records:
+            if limit is not None and produced >= limit:
+                return
+            summary.read += 1
+            result = validator(raw)
+            if isinstance(result, Reject):
+                rejects.write(result)
+                summary.rejected += 1
+                key = result.reason.split(" (")[0].split(":")[0]
+                summary.reject_reasons[key] = summary.reject_reasons.get(key, 0) + 1
+                continue
+            produced += 1
+            yield result
+    finally:
+        validator.close()
 
 
 def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:

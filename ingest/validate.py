@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from hybrid.documents import Document, Metadata, RawRecord, Reject
+from hybrid.ingest.seen import SeenIds
 from hybrid.ingest.sources import FieldMap
 
 EXCERPT_CHARS = 200
@@ -25,11 +26,15 @@ def _as_text(value: object) -> str | None:
 
 
 class Validator:
-    """Stateful across one run: remembers ids already seen to catch duplicates within the input."""
+    """Stateful across one run: remembers ids already seen (on disk) to catch duplicates within the
+    input; ``close`` when the run ends."""
 
     def __init__(self, fields: FieldMap) -> None:
         self.fields = fields
-        self._seen: set[str] = set()
+        self._seen = SeenIds()
+
+    def close(self) -> None:
+        self._seen.close()
 
     def __call__(self, raw: RawRecord) -> Document | Reject:
         if raw.error is not None or raw.fields is None:
@@ -50,9 +55,8 @@ class Validator:
         metadata, problem = self._metadata(row)
         if problem:
             return Reject(raw.position, problem, doc_id, _excerpt(row))
-        if doc_id in self._seen:
+        if not self._seen.add(doc_id):
             return Reject(raw.position, f"duplicate id {doc_id!r} within the input", doc_id, _excerpt(row))
-        self._seen.add(doc_id)
         return Document(doc_id, title.strip(), text.strip(), metadata, raw.position)
 
     def _metadata(self, row: dict[str, object]) -> tuple[Metadata, str | None]:
