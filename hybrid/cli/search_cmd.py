@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="count these metadata fields over the ranked list (e.g. year,journal,mesh)")
     p.add_argument("--highlight", action="store_true",
                    help="show a snippet per hit with the query's words marked (dense-only hits: the closest sentence)")
+    p.add_argument("--ef-search", type=int, metavar="N",
+                   help=f"{params.EF_SEARCH.help} ({params.EF_SEARCH.range})")
     p.add_argument("--explain", action="store_true", help="show each hit's BM25 and dense ranks and scores")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
     common.add_fusion_flags(p)
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
             instruction=args.instruction, explain=args.explain, fusion_changes=common.fusion_changes(args),
             facets=tuple(name.strip() for name in args.facets.split(",") if name.strip()), highlight=args.highlight,
+            ef_search=args.ef_search,
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
         response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)

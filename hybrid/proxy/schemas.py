@@ -73,6 +73,8 @@ class SearchBody(BaseModel):
     fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
     highlight: bool = Field(False, description="mark the query's words in title and snippet; dense-only hits get the "
                                                "sentence closest to the query as snippet")
+    ef_search: int | None = Field(None, ge=int(params.EF_SEARCH.low), le=int(params.EF_SEARCH.high),
+                                  description=params.EF_SEARCH.help)
     facets: list[str] = Field(default_factory=list, max_length=MAX_FACETS,
                               description='metadata fields to count over the ranked list, e.g. ["year", "journal"]')
 
@@ -86,7 +88,7 @@ class SearchBody(BaseModel):
                 filters.append(TermFilter(name, values))
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
                              self.explain, fusion_changes=self.fusion.changes() if self.fusion else (),
-                             facets=tuple(self.facets), highlight=self.highlight)
+                             facets=tuple(self.facets), highlight=self.highlight, ef_search=self.ef_search)
 
 
 class SideScore(BaseModel):

@@ -37,5 +37,10 @@ WINDOW = Param(
     "hits taken from a side (BM25 or dense) for every page of a query: the ranked list a page is cut "
     "from holds at most this many per side",
 )
+EF_SEARCH = Param(
+    100, 1, MAX_DEPTH,
+    "HNSW candidates the dense side examines (OpenSearch; at least the dense window is used): higher finds "
+    "more of the exact nearest neighbours, slower; default the engine's",
+)
 RANK_CONSTANT = Param(60, 0, 10_000, "RRF rank constant k in 1 / (k + rank)")
 WEIGHT = Param(1.0, 0, 100, "weight of a side's contribution to the fused score")

@@ -69,7 +69,8 @@ class SearchPlan:
 
     def queries(self, vector: np.ndarray | None) -> list[SideQuery]:
         """The mode's sub-queries, in ``sides`` order, each as deep as its side's window."""
-        return side_queries(self.request.query, vector, self.fusion, self.sides, self.request.filters)
+        return side_queries(self.request.query, vector, self.fusion, self.sides, self.request.filters,
+                            self.request.ef_search)
 
     def rank(self, lists: Sequence[RankedList]) -> list[Hit]:
         """The mode's ranked list from the backend's answers to ``queries``."""
@@ -126,7 +127,7 @@ def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:
 
 
 def side_queries(query: str, vector: np.ndarray | None, fusion: FusionConfig, sides: Sequence[Side],
-                 filters: tuple[Filter, ...] = ()) -> list[SideQuery]:
+                 filters: tuple[Filter, ...] = (), ef_search: int | None = None) -> list[SideQuery]:
     out: list[SideQuery] = []
     for side in sides:
         if side == "bm25":
@@ -134,7 +135,7 @@ def side_queries(query: str, vector: np.ndarray | None, fusion: FusionConfig, si
         else:
             if vector is None:
                 raise ValueError("the dense side needs the query embedding")
-            out.append(KnnQuery(vector, fusion.dense_window, filters))
+            out.append(KnnQuery(vector, fusion.dense_window, filters, ef_search))
     return out
 
 

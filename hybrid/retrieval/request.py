@@ -136,6 +136,7 @@ class SearchRequest:
     fusion_changes: FusionChanges = ()
     facets: tuple[str, ...] = ()  # metadata fields to count over the ranked list (``hybrid.retrieval.facets``)
     highlight: bool = False  # the query's words marked in title and snippet (``hybrid.retrieval.highlight``)
+    ef_search: int | None = None  # the dense side's HNSW candidate list (None: the engine's default)
 
     def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
         """This request with its fusion settled against the index's default."""
@@ -170,6 +171,8 @@ class SearchRequest:
             raise BadRequestError(f"k={self.k} is out of range {params.K.range}")
         if not params.OFFSET.contains(self.offset):
             raise BadRequestError(f"from={self.offset} is out of range {params.OFFSET.range}")
+        if self.ef_search is not None and not params.EF_SEARCH.contains(self.ef_search):
+            raise BadRequestError(f"ef_search={self.ef_search} is out of range {params.EF_SEARCH.range}")
         problems = self.settled_fusion.problems()
         if problems:
             raise BadRequestError("; ".join(problems))

@@ -102,6 +102,7 @@ class KnnQuery:
     vector: np.ndarray
     size: int
     filters: tuple[Filter, ...] = ()
+    ef_search: int | None = None  # HNSW candidate list size (None: the engine's default); exact backends ignore it
 
 
 SideQuery = BM25Query | KnnQuery

@@ -12,6 +12,7 @@ import pytest
 from hybrid.backends.embedded.backend import EmbeddedBackend
 from hybrid.beir import iter_corpus
 from hybrid.cli import main
+from hybrid.cli.errors import USAGE
 from hybrid.data import sample_dir
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
@@ -120,3 +121,10 @@ def test_the_precision_setting_reaches_the_encoder(tmp_path: Path, tiny_model: s
     monkeypatch.setenv("HYBRID_PRECISION", "fp8")
     assert main(["ingest", "sample", "--index", "x", "--embedded-dir", str(tmp_path / "idx")]) == 2
     assert "precision" in capsys.readouterr().err
+
+
+def test_the_embedded_index_refuses_vector_compression(tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    argv = ["ingest", "sample", "--index", "sq", "--embedded-dir", str(tmp_path / "idx"), "--model", tiny_model,
+            "--limit", "5", "--vector-compression", "sq", "--quiet", "--rejects", str(tmp_path / "r.jsonl")]
+    assert main(argv) == USAGE
+    assert "vector compression is an OpenSearch option: the embedded index keeps float32 vectors" in capsys.readouterr().err

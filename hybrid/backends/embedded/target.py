@@ -75,7 +75,9 @@ class EmbeddedTarget:
         return None
 
     def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
-        del options  # shards, replicas and HNSW settings have no meaning here
+        # Shards, replicas and HNSW settings have no meaning here; compression would (memory), so it is refused.
+        if options.vector_compression != "none":
+            raise ValueError("vector compression is an OpenSearch option: the embedded index keeps float32 vectors")
         self.name, self._meta = name, meta
         fingerprint = meta.fingerprint
         current = self.root.current(name)

@@ -33,6 +33,13 @@ def similarity_settings(layout: LexicalLayout) -> dict[str, object]:
     return {"similarity": {"default": {"type": "BM25", "k1": layout.k1, "b": layout.b}}}
 
 
+def hnsw_parameters(options: IndexOptions) -> dict[str, object]:
+    parameters: dict[str, object] = {"m": options.hnsw_m, "ef_construction": options.hnsw_ef_construction}
+    if options.vector_compression == "sq":
+        parameters["encoder"] = {"name": "sq"}  # Lucene's scalar quantiser (int7), OpenSearch 2.16 and later
+    return parameters
+
+
 def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
     properties: dict[str, object] = {
         ID_FIELD: {"type": "keyword"},
@@ -44,7 +51,7 @@ def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
                 "name": "hnsw",
                 "engine": "lucene",
                 "space_type": SPACE_TYPES[meta.fingerprint.similarity],
-                "parameters": {"m": options.hnsw_m, "ef_construction": options.hnsw_ef_construction},
+                "parameters": hnsw_parameters(options),
             },
         },
     }

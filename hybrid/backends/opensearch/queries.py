@@ -57,12 +57,15 @@ def bm25_body(query: str, size: int, filters: Sequence[Filter], layout: LexicalL
     }
 
 
-def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter]) -> dict[str, object]:
-    """Lucene k-NN with the filter inside the ``knn`` clause: k filtered neighbours, not k then filtered."""
+def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter], ef_search: int | None = None) -> dict[str, object]:
+    """Lucene k-NN with the filter inside the ``knn`` clause: k filtered neighbours, not k then filtered.
+    ``ef_search`` sets the HNSW candidate list for this query (Lucene uses at least k)."""
     knn: dict[str, object] = {"vector": [float(x) for x in vector], "k": size}
     clauses = filter_clauses(filters)
     if clauses:
         knn["filter"] = {"bool": {"filter": clauses}}
+    if ef_search is not None:
+        knn["method_parameters"] = {"ef_search": ef_search}
     return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
 
 
@@ -75,7 +78,7 @@ def sample_body(size: int, seed: int) -> dict[str, object]:
 def query_body(query: SideQuery, layout: LexicalLayout) -> dict[str, object]:
     if isinstance(query, BM25Query):
         return bm25_body(query.text, query.size, query.filters, layout)
-    return knn_body(query.vector, query.size, query.filters)
+    return knn_body(query.vector, query.size, query.filters, query.ef_search)
 
 
 def describe(query: SideQuery) -> str:
@@ -112,6 +115,23 @@ def response_error(response: Mapping[str, object]) -> str | None:
     return str(error)
 
 
+RED_HINT = "is the cluster red? `GET _cluster/health` says which shards are unassigned"
+
+
+def item_failure(response: Mapping[str, object], what: str) -> BackendError | None:
+    """The error for a failed ``_msearch`` item (None if it did not fail). The cluster failing (an item
+    status of 5xx: shards unavailable, a node gone mid-search) is ``BackendUnavailableError`` — a 503 at
+    the proxy, worth retrying — and anything else a refusal of the request."""
+    error = response_error(response)
+    if error is None:
+        return None
+    status = response.get("status")
+    shards = "shard" in error.lower()
+    if (isinstance(status, int) and status >= 500) or (shards and "unavailable" in error.lower()):
+        return BackendUnavailableError(f"{what} failed: {error}" + (f" ({RED_HINT})" if shards else ""))
+    return BackendError(f"{what} failed: {error}")
+
+
 def shard_shortfall(response: Mapping[str, object]) -> tuple[int, int, str] | None:
     """``(missing, total, first reason)`` when some of a search's shards did not answer, else None.
 
@@ -138,19 +158,16 @@ def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[Side
     responses = msearch_response["responses"]  # type: ignore[index]
     lists: list[RankedList] = []
     for query, response in zip(queries, responses):
-        error = response_error(response)
-        if error:
-            if response.get("status") == 503 or ("shard" in error and "unavailable" in error):
-                raise BackendUnavailableError(f"{describe(query)} failed: {error} (is the cluster red? "
-                                              "`GET _cluster/health` says which shards are unassigned)")
-            raise BackendError(f"{describe(query)} failed: {error}")
+        failure = item_failure(response, describe(query))
+        if failure is not None:
+            raise failure
         ranked = ranked_list(response)
         shortfall = shard_shortfall(response)
         if shortfall is not None:
             missing, total, reason = shortfall
             if missing >= total:
                 raise BackendUnavailableError(f"{describe(query)}: none of the index's {total} shards answered "
-                                              f"({reason}); is the cluster red?")
+                                              f"({reason}); {RED_HINT}")
             ranked = ShardShortfall(list(ranked), f"partial results: {missing} of {total} shards did not answer "
                                                   f"{describe(query)} ({reason}); documents on them are missing")
         lists.append(ranked)
@@ -165,7 +182,14 @@ def stored_document(source: Mapping[str, object]) -> StoredDocument:
 
 
 def stored_documents(mget_response: Mapping[str, object]) -> dict[str, StoredDocument]:
-    return {d["_id"]: stored_document(d["_source"]) for d in mget_response["docs"] if d.get("found")}  # type: ignore[index, union-attr]
+    """The found documents of an ``_mget`` answer. A document whose shard could not answer is an error,
+    not a missing document: the page would silently lose its text."""
+    docs = mget_response["docs"]
+    failed = [d for d in docs if d.get("error")]  # type: ignore[union-attr]
+    if failed:
+        raise BackendUnavailableError(f"fetching {len(failed)} of the page's documents failed: "
+                                      f"{response_error(failed[0])} ({RED_HINT})")
+    return {d["_id"]: stored_document(d["_source"]) for d in docs if d.get("found")}  # type: ignore[index, union-attr]
 
 
 FETCH_EXCLUDES = [VECTOR_FIELD]
@@ -198,9 +222,9 @@ def page_answer(msearch_response: Mapping[str, object], facets: FacetQuery) -> t
     """The page's documents and the facet counts from ``page_lines``' answer."""
     documents, counts = msearch_response["responses"]  # type: ignore[index]
     for part, response in (("the page's documents", documents), ("the facet counts", counts)):
-        error = response_error(response)
-        if error:
-            raise BackendError(f"fetching {part} failed: {error}")
+        failure = item_failure(response, f"fetching {part}")
+        if failure is not None:
+            raise failure
     stored = {h["_id"]: stored_document(h["_source"]) for h in documents["hits"]["hits"]}
     aggregations = counts.get("aggregations", {})
     out: FacetCounts = {}

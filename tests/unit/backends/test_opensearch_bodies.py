@@ -18,7 +18,14 @@ from hybrid.backends.base import (
 from hybrid.backends.opensearch.client import public_url
 from hybrid.backends.opensearch.errors import translate
 from hybrid.backends.opensearch.mapping import index_body, index_meta_of
-from hybrid.backends.opensearch.queries import catalog, msearch_lines, msearch_lists, ranked_list, stored_document
+from hybrid.backends.opensearch.queries import (
+    catalog,
+    msearch_lines,
+    msearch_lists,
+    ranked_list,
+    stored_document,
+    stored_documents,
+)
 from hybrid.index_meta import IndexMeta, IndexMetaError
 from hybrid.lexical import CURRENT_LAYOUT, FIELDS_LAYOUT
 from hybrid.recipes import Fingerprint, bmretriever_spec
@@ -56,8 +63,19 @@ def test_responses_parse_into_ranked_lists_and_documents() -> None:
     failed = {"error": {"root_cause": [{"type": "x", "reason": "boom"}]}}
     queries = [BM25Query("q", 1), KnnQuery(np.zeros(3), 1)]
     assert msearch_lists({"responses": [answer, answer]}, queries) == [[("7", 3.5), ("2", 1.0)]] * 2
-    with pytest.raises(BackendError, match="the k-NN query failed: boom"):
+    with pytest.raises(BackendError, match="the k-NN query failed: boom") as refused:
         msearch_lists({"responses": [answer, failed]}, queries)
+    assert type(refused.value) is BackendError  # a refusal of the request (proxy 502)
+    # The cluster failing under the search (a node gone mid-request: item status 5xx) is "unavailable"
+    # (proxy 503, worth retrying), whatever its words.
+    gone = {"error": {"root_cause": [{"type": "node_disconnected_exception", "reason": "[n2] disconnected"}]},
+            "status": 500}
+    with pytest.raises(BackendUnavailableError, match=r"the k-NN query failed: \[n2\] disconnected"):
+        msearch_lists({"responses": [answer, gone]}, queries)
+    lost = {"docs": [{"_id": "7", "found": True, "_source": {"title": "T", "text": "x"}},
+                     {"_id": "2", "error": {"root_cause": [{"reason": "no shard available for [get [idx][2]]"}]}}]}
+    with pytest.raises(BackendUnavailableError, match="fetching 1 of the page's documents failed: no shard available"):
+        stored_documents(lost)
     doc = stored_document({"doc_id": "7", "title": "T", "text": "body", "year": 2001})
     assert (doc.title, doc.text, doc.metadata) == ("T", "body", {"year": 2001})
 
@@ -77,6 +95,17 @@ def test_index_body_follows_the_encoder() -> None:
     assert properties["year"] == {"type": "integer"} and body["mappings"]["dynamic"] == "strict"
     with pytest.raises(ValueError, match="clashes"):
         index_body(IndexMeta(FINGERPRINT, {"title": "keyword"}), IndexOptions())
+    assert properties["vector"]["method"]["parameters"] == {"m": 16, "ef_construction": 100}
+
+
+def test_hnsw_options_compression_and_ef_search() -> None:
+    options = IndexOptions(hnsw_m=32, hnsw_ef_construction=256, vector_compression="sq")
+    method = index_body(IndexMeta(FINGERPRINT), options)["mappings"]["properties"]["vector"]["method"]
+    assert method["parameters"] == {"m": 32, "ef_construction": 256, "encoder": {"name": "sq"}}
+    with pytest.raises(ValueError, match="vector compression must be one of none, sq"):
+        IndexOptions(vector_compression="pq")  # type: ignore[arg-type]
+    knn = msearch_lines("idx", [KnnQuery(np.ones(3), 50, (), ef_search=400)], CURRENT_LAYOUT)[1]["query"]["knn"]["vector"]
+    assert knn["k"] == 50 and knn["method_parameters"] == {"ef_search": 400}
 
 
 def test_the_index_record_round_trips_and_damage_is_named() -> None:

@@ -35,6 +35,7 @@ def test_parse_filters() -> None:
         (SearchRequest("   "), "the query is empty"),
         (SearchRequest("q", k=0), "k=0 is out of range 1..1000"),
         (SearchRequest("q", k=1001), "k=1001 is out of range 1..1000"),
+        (SearchRequest("q", ef_search=0), "ef_search=0 is out of range 1..10000"),
         (SearchRequest("q", filters=(TermFilter("author", ("x",)),)), "unknown filter field 'author'; filterable fields: journal, mesh, year"),
         (SearchRequest("q", filters=(RangeFilter("journal", 1),)), "ranges need an integer field"),
         (SearchRequest("q", mode="sparse"), "mode 'sparse'"),  # type: ignore[arg-type]
