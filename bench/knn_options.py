@@ -2,8 +2,8 @@
 ``ef_search`` values, with float32 vectors and with Lucene scalar quantisation (``--vector-compression
 sq``), plus dense and hybrid nDCG@10, dense latency and the size of the index.
 
-SciFact's corpus is ingested once with MiniLM (float32 vectors); the ``sq`` index is built from it with
-``_reindex`` (the same vectors, quantised by Lucene), so both hold exactly the same embeddings. Exact
+SciFact's corpus is ingested once with MiniLM (float32 vectors); the ``sq`` index is a copy of it (the
+same documents and vectors, quantised by Lucene), so both hold exactly the same embeddings. Exact
 neighbours: cosine of each dev claim's embedding with every stored vector (numpy). The dense side asks
 for k = 10 here, so ``ef_search`` is what decides the candidate list (Lucene uses max(k, ef_search));
 the product's default dense window of 100 means ef >= 100 on every search.
@@ -43,8 +43,13 @@ def _sq_copy(client, source: str) -> None:  # type: ignore[no-untyped-def]
     client.indices.delete(index=SQ, ignore_unavailable=True)
     meta = index_meta_of(client.indices.get_mapping(index=source), source)
     client.indices.create(index=SQ, body=index_body(meta, IndexOptions(replicas=0, vector_compression="sq")))
-    client.reindex(body={"source": {"index": source}, "dest": {"index": SQ}}, wait_for_completion=True,
-                   request_timeout=3600, refresh=True)
+    # Copied through the client: the local manager's distribution has no reindex module.
+    from opensearchpy.helpers import bulk, scan
+
+    copies = ({"_index": SQ, "_id": hit["_id"], "_source": hit["_source"]}
+              for hit in scan(client, index=source, query={"query": {"match_all": {}}}))
+    bulk(client, copies, chunk_size=500, request_timeout=600)
+    client.indices.refresh(index=SQ)
     client.indices.forcemerge(index=SQ, max_num_segments=1, request_timeout=3600)
 
 
