@@ -35,6 +35,11 @@ VARIANTS: dict[str, tuple[str, dict[str, object], bool]] = {
     "minilm hybrid torch int8 recipe (quantize)": ("hybrid", {"name": "minilm", "quantize": "int8"}, True),
     "smollm2-135m BMRetriever recipe fp32": ("hybrid", {"name": "smollm2-135m", "precision": "fp32"}, False),
     "smollm2-135m BMRetriever recipe auto (default)": ("hybrid", {"name": "smollm2-135m", "precision": "auto"}, False),
+    # Run only where torch sees a CUDA GPU (`bash .ci/gpu`): bf16 weights by default, fp32 for the ratio.
+    "minilm hybrid cuda auto (bf16)": ("hybrid", {"name": "minilm", "precision": "auto", "device": "cuda"}, True),
+    "minilm hybrid cuda fp32": ("hybrid", {"name": "minilm", "precision": "fp32", "device": "cuda"}, False),
+    "smollm2-135m BMRetriever recipe cuda auto (bf16)": ("hybrid", {"name": "smollm2-135m", "precision": "auto",
+                                                                     "device": "cuda"}, True),
 }
 # bf16 autocast without native bf16 is emulated and slow: measured on a few passages, to show why
 # ``auto`` does not choose it there.
@@ -67,7 +72,8 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
         runtime = "sentence-transformers defaults (torch float32, batch 32)"
     else:
         options = dict(options)
-        encoder = load_encoder(str(options.pop("name")), device="cpu", **options)  # type: ignore[arg-type]
+        device = str(options.pop("device", "cpu"))
+        encoder = load_encoder(str(options.pop("name")), device=device, **options)  # type: ignore[arg-type]
         encode_passages = encoder.encode_passages
         runtime = f"{encoder.runtime}, batch {encoder.batch_size}"
 
@@ -112,12 +118,16 @@ def main() -> None:
         _worker(args.worker, args.data, args.passages, args.worker_out)
         return
 
+    import torch
+
     from hybrid.encoders.device import cpu_has_native_bf16
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     results = []
     for variant in VARIANTS:
         if args.only and not any(o in variant for o in args.only):
+            continue
+        if "cuda" in variant and not torch.cuda.is_available():
             continue
         n = args.smollm2_passages if variant.startswith("smollm2") else args.passages
         if "bf16 autocast" in variant and not cpu_has_native_bf16():

@@ -58,7 +58,7 @@ class Encoder(ABC):
         self.spec = spec
         self.device = pick_device(device)
         # Training passes float32: optimiser updates in bf16 weights lose most of their precision.
-        self.dtype = dtype or pick_dtype(self.device)
+        self.dtype = dtype or pick_dtype(self.device, precision)
         self.batch_size = batch_size or (self.cpu_batch_size if self.device.type == "cpu" else self.gpu_batch_size)
         self.requested_precision = precision
         self.precision = effective_precision(self.device, precision, kind=spec.kind, quantize=spec.quantize)

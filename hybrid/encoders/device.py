@@ -28,9 +28,10 @@ def pick_device(requested: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def pick_dtype(device: torch.device) -> torch.dtype:
-    """Dtype the weights are loaded in."""
-    if device.type == "cuda":
+def pick_dtype(device: torch.device, precision: Precision = "auto") -> torch.dtype:
+    """Dtype the weights are loaded in: on CUDA bf16 (fp16 where bf16 is unsupported) unless fp32 is
+    asked for; on CPUs always float32 (bf16 there is autocast over fp32 weights)."""
+    if device.type == "cuda" and precision != "fp32":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
 

@@ -94,6 +94,20 @@ def test_precision_choice(tmp_path: Path) -> None:
     assert cpu_has_native_bf16(flags) is True
 
 
+def test_weight_dtype_per_device_and_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from hybrid.encoders.device import pick_dtype
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert pick_dtype(cuda, "fp32") == torch.float32  # fp32 asked for on a GPU means fp32 weights
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype(cuda) == pick_dtype(cuda, "bf16") == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert pick_dtype(cuda) == torch.float16  # pre-Ampere GPUs
+    assert pick_dtype(cpu) == pick_dtype(cpu, "bf16") == pick_dtype(cpu, "int8") == torch.float32
+
+
 def test_bf16_stays_close_to_fp32(tmp_path: Path) -> None:
     folder = save_tiny_gpt_neox(tmp_path)
     texts = ["protein", "the cell study was a trial of mice"]
