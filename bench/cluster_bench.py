@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bench.load import answering_again_after, longest_gap, run_load, statuses, success_rate  # noqa: E402
+from bench.load import (  # noqa: E402
+    answering_again_after,
+    longest_gap,
+    run_load,
+    served_proxy,
+    statuses,
+    success_rate,
+)
 from bench.machine import describe, header  # noqa: E402
 
 KILL_AT_S = 10.0
@@ -125,34 +131,20 @@ def _search_latency(settings, index: str, encoder, queries: list[str], mode: str
 def _killed_under_load(manager, cluster, index: str, queries: list[str], seconds: float, log: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from opensearchpy import OpenSearch
 
-    from hybrid.local_opensearch.node import free_port
-    from hybrid.proxy.probe import wait_until_ready
-
     urls = cluster.status().urls
     client = OpenSearch(hosts=urls, timeout=30)
     victim = client.cat.cluster_manager(format="json")[0]["node"]
-    port = free_port()
-    env = {**os.environ, "HYBRID_OPENSEARCH_URL": ",".join(urls)}
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
-                                   "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            proxy = f"http://127.0.0.1:{port}"
-            if not wait_until_ready(proxy, timeout_s=120):
-                raise SystemExit(f"the proxy did not become ready: {log.read_text()[-2000:]}")
-            back: dict[str, float] = {}
+    back: dict[str, float] = {}
 
-            def kill_and_restart() -> None:
-                cluster.stop_node(victim, kill=True)
-                started = time.monotonic()
-                manager.start_node(cluster.name, victim, timeout_s=180)
-                back["node_restart_s"] = time.monotonic() - started
+    def kill_and_restart() -> None:
+        cluster.stop_node(victim, kill=True)
+        started = time.monotonic()
+        manager.start_node(cluster.name, victim, timeout_s=180)
+        back["node_restart_s"] = time.monotonic() - started
 
-            outcomes = run_load(proxy, clients=16, seconds=seconds, queries=queries, max_requests=100_000,
-                                events=[(KILL_AT_S, kill_and_restart)])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with served_proxy(",".join(urls), index, log) as proxy:
+        outcomes = run_load(proxy, clients=16, seconds=seconds, queries=queries, max_requests=100_000,
+                            events=[(KILL_AT_S, kill_and_restart)])
     green = client.cluster.health(params={"wait_for_status": "green", "timeout": "120s"}, request_timeout=130)
     client.close()
     ok = [o.answered - o.sent for o in outcomes if o.ok]

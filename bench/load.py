@@ -8,10 +8,15 @@ bounded in time and in requests, and every request in time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,28 @@ def run_load(url: str, *, clients: int, seconds: float, queries: Sequence[str], 
     finally:
         for thread in threads:
             thread.cancel()
+
+
+@contextlib.contextmanager
+def served_proxy(opensearch_url: str, index: str, log: Path, *, timeout_s: float = 120) -> Iterator[str]:
+    """`hybrid serve` as users run it, against ``opensearch_url`` (comma-separated nodes), on a free port
+    of 127.0.0.1, its output in ``log``; yields its URL and stops it after."""
+    from hybrid.local_opensearch.node import free_port
+    from hybrid.proxy.probe import wait_until_ready
+
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": opensearch_url}
+    with log.open("wb") as out:  # a file, not a pipe: nobody reads the access log while the load runs
+        server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
+                                   "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            if not wait_until_ready(url, timeout_s=timeout_s):
+                raise RuntimeError(f"the proxy did not become ready: {log.read_text()[-2000:]}")
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def success_rate(outcomes: Sequence[Outcome]) -> float:

@@ -35,9 +35,3 @@ class SeenIds:
     def close(self) -> None:
         self._db.close()
         self._folder.cleanup()
-
-    def __enter__(self) -> SeenIds:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -7,8 +7,6 @@ import json
 import os
 import random
 import stat
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from opensearchpy import OpenSearch
 
-from bench.load import run_load, statuses, success_rate
+from bench.load import run_load, served_proxy, statuses, success_rate
 from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.backend import OpenSearchBackend
 from hybrid.beir import iter_corpus, load_queries
@@ -28,10 +26,8 @@ from hybrid.data import sample_dir
 from hybrid.ingest.pipeline import IngestError, IngestOptions, run_ingest
 from hybrid.ingest.sources import open_source
 from hybrid.local_opensearch import LocalCluster, Manager, manager_for
-from hybrid.local_opensearch.node import free_port
 from hybrid.local_opensearch.security import Authority
 from hybrid.proxy import create_app
-from hybrid.proxy.probe import wait_until_ready
 from hybrid.retrieval import Searcher, SearchRequest
 from hybrid.settings import load_settings
 
@@ -269,29 +265,7 @@ def test_partial_shards_are_reported_not_hidden(three, minilm, tmp_path: Path,  
     client.close()
 
 
-@pytest.fixture
-def served_on(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
-    """Starts ``hybrid serve`` as users run it, against the given comma-separated URL; stops it after."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def serve(url: str, index: str) -> str:
-        port = free_port()
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": url}
-        log = (tmp_path / "serve.log").open("wb")
-        started.append(subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index",
-                                         index, "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT))
-        proxy = f"http://127.0.0.1:{port}"
-        if not wait_until_ready(proxy, timeout_s=120):
-            pytest.fail(f"proxy did not become ready: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-        return proxy
-
-    yield serve
-    for server in started:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def test_proxy_under_load_while_a_node_dies(three, minilm, tmp_path: Path, served_on) -> None:  # type: ignore[no-untyped-def]
+def test_proxy_under_load_while_a_node_dies(three, minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """16 clients for 60 s; 10 s in, the elected cluster manager is SIGKILLed, and started again 30 s in."""
     manager, cluster = three
     urls = cluster.status().urls
@@ -299,7 +273,6 @@ def test_proxy_under_load_while_a_node_dies(three, minilm, tmp_path: Path, serve
     client = _client(cluster)
     assert _wait_green(client) == "green"
     victim = client.cat.cluster_manager(format="json")[0]["node"]
-    proxy = served_on(",".join(urls), "under-load")
     queries = list(load_queries(sample_dir()).values())
     restarted = threading.Event()
 
@@ -307,16 +280,17 @@ def test_proxy_under_load_while_a_node_dies(three, minilm, tmp_path: Path, serve
         manager.start_node(cluster.name, victim, timeout_s=180)
         restarted.set()
 
-    outcomes = run_load(proxy, clients=16, seconds=60, queries=queries, max_requests=20_000,
-                        events=[(10, lambda: cluster.stop_node(victim, kill=True)), (30, restart)])
-    counts = statuses(outcomes)
-    # No 500s or 502s, no dropped connections.
-    assert set(counts) <= {200, 503}, (counts, sorted({o.detail for o in outcomes if o.status not in (200, 503)}))
-    assert all(o.detail for o in outcomes if o.status == 503)  # every 503 says why
-    assert counts.get(200, 0) >= 0.5 * len(outcomes), counts
-    assert restarted.wait(timeout=200)
-    assert _wait_green(client) == "green"
-    client.close()
-    # The proxy was never restarted: after the node is back, every request is answered.
-    after = run_load(proxy, clients=4, seconds=5, queries=queries, max_requests=400)
-    assert after and success_rate(after) == 1.0, statuses(after)
+    with served_proxy(",".join(urls), "under-load", tmp_path / "serve.log") as proxy:
+        outcomes = run_load(proxy, clients=16, seconds=60, queries=queries, max_requests=20_000,
+                            events=[(10, lambda: cluster.stop_node(victim, kill=True)), (30, restart)])
+        counts = statuses(outcomes)
+        # No 500s or 502s, no dropped connections.
+        assert set(counts) <= {200, 503}, (counts, sorted({o.detail for o in outcomes if o.status not in (200, 503)}))
+        assert all(o.detail for o in outcomes if o.status == 503)  # every 503 says why
+        assert counts.get(200, 0) >= 0.5 * len(outcomes), counts
+        assert restarted.wait(timeout=200)
+        assert _wait_green(client) == "green"
+        client.close()
+        # The proxy was never restarted: after the node is back, every request is answered.
+        after = run_load(proxy, clients=4, seconds=5, queries=queries, max_requests=400)
+        assert after and success_rate(after) == 1.0, statuses(after)

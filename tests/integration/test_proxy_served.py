@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.load import served_proxy
 from hybrid.backends.base import IndexOptions
 from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.ingest.pipeline import IngestOptions, run_ingest
 from hybrid.ingest.sources import open_source
-from hybrid.local_opensearch.node import free_port
-from hybrid.proxy.probe import wait_until_ready
 from tests.integration.helpers import META_FIELDS, ingest_sample
 
 pytestmark = pytest.mark.opensearch
@@ -35,20 +34,11 @@ def served(opensearch_client, opensearch_url: str, minilm, tmp_path_factory: pyt
     run_ingest(open_source(injected, "jsonl", META_FIELDS), index=index, encoder=minilm,
                target=OpenSearchTarget(opensearch_client), rejects_path=folder / "rejects-injected.jsonl",
                metadata_fields=dict(META_FIELDS.metadata), index_options=IndexOptions(replicas=0), options=IngestOptions())
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HYBRID_OPENSEARCH_URL": opensearch_url}
-    log = (folder / "serve.log").open("wb")  # a file, not a pipe: nobody reads the access log while tests run
-    server = subprocess.Popen([sys.executable, "-m", "hybrid", "serve", "--port", str(port), "--index", index,
-                               "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_until_ready(url, timeout_s=120):
-        server.kill()
-        pytest.fail(f"proxy did not become ready: {(folder / 'serve.log').read_text()[-2000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
-    opensearch_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
+    try:
+        with served_proxy(opensearch_url, index, folder / "serve.log") as url:
+            yield url
+    finally:
+        opensearch_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
 
 
 def test_schemathesis_finds_no_server_errors(served: str, tmp_path: Path) -> None:

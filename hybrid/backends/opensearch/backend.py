@@ -63,12 +63,15 @@ class OpenSearchBackend:
         if self._checkable:
             check_server(client.info(), client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER), self.where)
 
+    async def _check_server_async(self) -> None:
+        client = self.async_client
+        check_server(await client.info(), await client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER),
+                     self.where)
+
     async def _check_async(self) -> None:
         """The same check for the proxy's client, once, before its first index is read."""
         if not self._async_checked and self._checkable:
-            client = self.async_client
-            check_server(await client.info(), await client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER),
-                         self.where)
+            await self._check_server_async()
         self._async_checked = True
 
     @property
@@ -116,13 +119,11 @@ class OpenSearchBackend:
 
     async def problem(self) -> str | None:
         """Why the proxy cannot serve from this cluster now (None: it can)."""
-        client = self.async_client
         try:
-            if not await client.ping():
+            if not await self.async_client.ping():
                 return f"{self.where} does not answer"
             if self._checkable:
-                check_server(await client.info(),
-                             await client.nodes.info(metric="plugins", filter_path=PLUGINS_FILTER), self.where)
+                await self._check_server_async()
         except BackendError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
