@@ -44,13 +44,15 @@ class IndexMeta:
     default_fusion: Mapping[str, object] | None = None
     # Each side's self-hit rate on pseudo-queries (``hybrid.retrieval.calibration``): adaptive fusion's weights.
     calibration: Mapping[str, object] | None = None
+    # How the vectors are stored: "none" (float32), OpenSearch's "sq", the embedded store's "fp16" / "int8".
+    vector_compression: str = "none"
 
     def continuing(self, stored: IndexMeta) -> IndexMeta:
         """This record for a load into the existing index ``stored`` describes: the index's BM25 layout
-        (its mapping fixes it), default fusion and calibration stay (ingest redoes the calibration when
+        and vector storage (its mapping fixes them), default fusion and calibration stay (ingest redoes the calibration when
         documents change)."""
         return dataclasses.replace(self, lexical=stored.lexical, default_fusion=stored.default_fusion,
-                                   calibration=stored.calibration)
+                                   calibration=stored.calibration, vector_compression=stored.vector_compression)
 
     def rebuilding(self, stored: IndexMeta) -> IndexMeta:
         """This record for a rebuild (``--reindex``) of the index ``stored`` describes: the tuned default
@@ -78,6 +80,8 @@ class IndexMeta:
             block["default_fusion"] = dict(self.default_fusion)
         if self.calibration is not None:
             block["calibration"] = dict(self.calibration)
+        if self.vector_compression != "none":
+            block["vector_compression"] = self.vector_compression
         return block
 
     @classmethod
@@ -101,6 +105,7 @@ class IndexMeta:
                     raise ValueError(f"{name} is not an object")
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
                        None if refresh is None else str(refresh), None if source is None else str(source),
-                       None if runtime is None else str(runtime), lexical, fusion, calibration)
+                       None if runtime is None else str(runtime), lexical, fusion, calibration,
+                       str(block.get("vector_compression", "none")))
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

@@ -62,8 +62,17 @@ def check_index_name(name: str) -> str:
     return name
 
 
-VectorCompression = Literal["none", "sq"]
-VECTOR_COMPRESSIONS: tuple[VectorCompression, ...] = ("none", "sq")
+VectorCompression = Literal["none", "sq", "fp16", "int8"]
+VECTOR_COMPRESSIONS: tuple[VectorCompression, ...] = ("none", "sq", "fp16", "int8")
+OPENSEARCH_COMPRESSIONS = ("none", "sq")
+EMBEDDED_COMPRESSIONS = ("none", "fp16", "int8")
+
+
+def check_compression(compression: str, offered: tuple[str, ...], backend: str) -> None:
+    """Each backend stores vectors its own ways; asking one for another's is an error, not a silent fallback."""
+    if compression not in offered:
+        others = ", ".join(c for c in offered if c != "none")
+        raise ValueError(f"vector compression {compression!r} is not offered by the {backend} index (it offers {others})")
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,8 @@ class IndexOptions:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 100
     # "sq": OpenSearch's Lucene scalar quantisation (vectors held as 7-bit integers in the HNSW graph and
-    # for scoring, about 4x smaller than float32); fixed when the index is created.
+    # for scoring, about 4x smaller than float32); "fp16" / "int8": the embedded store's memory-mapped
+    # matrix at 2 or 1 bytes per component. Fixed when the index is created.
     vector_compression: VectorCompression = "none"
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from hybrid.backends.base import VECTOR_COMPRESSIONS
 from hybrid.cli.common import add_connection_flags, backend_from, positive_int, settings_from
 from hybrid.cli.errors import INCOMPLETE, OK
 from hybrid.data import SAMPLE_NAME, data_path
@@ -45,8 +46,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--replicas", type=int, default=1)
     p.add_argument("--hnsw-m", type=positive_int, default=16)
     p.add_argument("--hnsw-ef-construction", type=positive_int, default=100)
-    p.add_argument("--vector-compression", choices=["none", "sq"], default="none",
-                   help="OpenSearch only: 'sq' stores vectors as Lucene scalar-quantised int7 (about 4x smaller)")
+    p.add_argument("--vector-compression", choices=list(VECTOR_COMPRESSIONS), default="none",
+                   help="OpenSearch: 'sq' (Lucene scalar-quantised int7, about 4x smaller); embedded: 'fp16' or "
+                        "'int8' (memory-mapped matrix 2x or 4x smaller); fixed when the index is created")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_connection_flags(p)

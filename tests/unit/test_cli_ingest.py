@@ -12,7 +12,7 @@ import pytest
 from hybrid.backends.embedded.backend import EmbeddedBackend
 from hybrid.beir import iter_corpus
 from hybrid.cli import main
-from hybrid.cli.errors import USAGE
+from hybrid.cli.errors import OK, REFUSED, USAGE
 from hybrid.data import sample_dir
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
@@ -123,8 +123,37 @@ def test_the_precision_setting_reaches_the_encoder(tmp_path: Path, tiny_model: s
     assert "precision" in capsys.readouterr().err
 
 
-def test_the_embedded_index_refuses_vector_compression(tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_each_backend_refuses_the_others_vector_compression(tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
     argv = ["ingest", "sample", "--index", "sq", "--embedded-dir", str(tmp_path / "idx"), "--model", tiny_model,
             "--limit", "5", "--vector-compression", "sq", "--quiet", "--rejects", str(tmp_path / "r.jsonl")]
     assert main(argv) == USAGE
-    assert "vector compression is an OpenSearch option: the embedded index keeps float32 vectors" in capsys.readouterr().err
+    assert "vector compression 'sq' is not offered by the embedded index (it offers fp16, int8)" in capsys.readouterr().err
+    from hybrid.backends.base import IndexOptions
+    from hybrid.backends.opensearch.target import OpenSearchTarget
+    from hybrid.index_meta import IndexMeta
+    from hybrid.recipes.fingerprint import Fingerprint
+
+    fingerprint = Fingerprint("m", "w", 4, "sentence", "mean", True, "cosine", "{text}", "{text}", 64, None)
+    with pytest.raises(ValueError, match="'int8' is not offered by the OpenSearch index \\(it offers sq\\)"):
+        OpenSearchTarget(None).open("x", IndexMeta(fingerprint), IndexOptions(vector_compression="int8"), reindex=False)  # type: ignore[arg-type]
+
+
+def test_compressed_embedded_vectors_are_kept_on_resume_and_change_only_with_reindex(  # type: ignore[no-untyped-def]
+        tmp_path: Path, tiny_model: str, capsys) -> None:
+    from hybrid.backends.embedded.store import EmbeddedRoot
+    from hybrid.backends.embedded.vectors import VectorMatrix
+
+    base = ["ingest", "sample", "--index", "c", "--embedded-dir", str(tmp_path / "idx"), "--model", tiny_model,
+            "--quiet", "--rejects", str(tmp_path / "r.jsonl")]
+
+    def storage() -> str:
+        return VectorMatrix(EmbeddedRoot(tmp_path / "idx").require("c"), cosine=False).storage
+
+    assert main([*base, "--limit", "20", "--vector-compression", "int8"]) == OK
+    assert storage() == "int8"
+    assert main([*base, "--limit", "40"]) == OK  # a resume without the flag keeps the index's storage
+    assert storage() == "int8"
+    assert main([*base, "--limit", "40", "--vector-compression", "fp16"]) == REFUSED
+    assert "stores int8 vectors, not fp16; re-ingest with --reindex" in capsys.readouterr().err
+    assert main([*base, "--limit", "40", "--vector-compression", "fp16", "--reindex"]) == OK
+    assert storage() == "fp16"

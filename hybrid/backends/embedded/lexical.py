@@ -40,12 +40,14 @@ def layout_scoring(layout: LexicalLayout) -> Scoring:
     return "lucene" if layout.name == "body" else "okapi"
 
 
-def field_texts(layout: LexicalLayout, titles: Sequence[str], texts: Sequence[str]) -> dict[str, list[str]]:
-    """The text of each BM25 field the layout scores, per document (OpenSearch's ``copy_to`` joins the
+def field_values(layout: LexicalLayout, title: str, text: str) -> dict[str, str]:
+    """The text of each BM25 field the layout scores, for one document (OpenSearch's ``copy_to`` joins the
     two values the same way: one field, the title's tokens then the text's)."""
     if layout.name == "body":
-        return {BODY_FIELD: [f"{title} {text}" for title, text in zip(titles, texts)]}
-    return {"title": list(titles), "text": list(texts)}
+        return {BODY_FIELD: f"{title} {text}"}
+    return {"title": title, "text": text}
+
+
 _BM25S_METHOD = {"lucene": "lucene", "okapi": "robertson"}
 
 

@@ -3,7 +3,6 @@ filters applied before ranking on both sides."""
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 from collections.abc import Iterator, Sequence
@@ -12,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.backends.base import BackendError
+from hybrid.backends.embedded.ids import IdColumn
 from hybrid.backends.embedded.lexical import FieldBM25, layout_fields
+from hybrid.backends.embedded.postings import PostingsBM25
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
-from hybrid.backends.embedded.target import IDS, VECTORS
+from hybrid.backends.embedded.vectors import VectorMatrix
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD
 from hybrid.retrieval.facets import FacetCounts, FacetQuery, count_facets
@@ -23,7 +24,8 @@ from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, SideQuery, StoredDocument, lucene_dense_score
 
 
-def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: list[str], *, positive_only: bool) -> RankedList:
+def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequence[str], *,
+             positive_only: bool) -> RankedList:
     """Best ``size`` rows (score descending, then id) among those the mask keeps."""
     keep = np.ones(len(scores), dtype=bool) if mask is None else mask.copy()
     if positive_only:
@@ -43,26 +45,26 @@ class EmbeddedSearch:
         folder = EmbeddedRoot(root).require(index)
         self.generation = Generation(folder)
         self._meta = self.generation.index_meta(index)
-        if self._meta.state != "ready" or not (folder / IDS).is_file():
+        if self._meta.state != "ready" or not IdColumn.exists(folder):
             self.generation.close()
             raise BackendError(f"embedded index {index!r} is not finished loading; rerun its ingest to complete it")
-        self.ids: list[str] = json.loads((folder / IDS).read_text())
-        self.vectors = np.load(folder / VECTORS, mmap_mode="r")
-        # An index whose every record was rejected has no BM25 files: nothing can match.
-        fields = layout_fields(self._meta.lexical)
-        self.bm25 = {f: FieldBM25.load(folder / f"bm25-{f}") for f in fields} if self.ids else {}
+        # Memory-mapped: the ids, vectors and postings stay on disk (in the page cache), not in this process.
+        self.ids = IdColumn(folder)
+        self.vectors = VectorMatrix(folder, cosine=self._meta.fingerprint.similarity == "cosine")
+        self.bm25 = {f: self._field_bm25(folder, f) for f in layout_fields(self._meta.lexical)} if self.ids else {}
         self._columns: dict[str, list[object]] | None = None
+
+    @staticmethod
+    def _field_bm25(folder: Path, field: str) -> PostingsBM25 | FieldBM25:
+        if PostingsBM25.exists(folder / f"postings-{field}"):
+            return PostingsBM25(folder / f"postings-{field}")
+        return FieldBM25.load(folder / f"bm25-{field}")  # an index finished before postings were streamed
 
     def close(self) -> None:
         self.generation.close()
 
     def index_meta(self) -> IndexMeta:
         return self._meta
-
-    @functools.cached_property
-    def _rows(self) -> dict[str, int]:
-        """Each id's row in ``ids``, the vectors and the metadata columns."""
-        return {doc_id: row for row, doc_id in enumerate(self.ids)}
 
     def _metadata_columns(self) -> dict[str, list[object]]:
         if self._columns is None:
@@ -99,12 +101,7 @@ class EmbeddedSearch:
         return np.maximum(self.bm25["title"].scores(query) * self._meta.lexical.title_boost, self.bm25["text"].scores(query))
 
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.vectors @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
-        similarity = self._meta.fingerprint.similarity
-        if similarity == "cosine":
-            norms = np.linalg.norm(self.vectors, axis=1) * max(float(np.linalg.norm(vector)), 1e-12)
-            raw = raw / np.maximum(norms, 1e-12)
-        return lucene_dense_score(raw, similarity)
+        return lucene_dense_score(self.vectors.similarity(vector), self._meta.fingerprint.similarity)
 
     def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
         masks: dict[tuple[Filter, ...], np.ndarray | None] = {}
@@ -132,8 +129,9 @@ class EmbeddedSearch:
         if facets is None:
             return page, None
         # The metadata columns the filters use already hold every document's values: no document is read.
-        columns, rows = self._metadata_columns(), self._rows
-        candidates = ({field: columns[field][rows[d]] for field, _ in facets.fields} for d in facets.candidates if d in rows)
+        columns = self._metadata_columns()
+        rows = [row for row in map(self.ids.row_of, facets.candidates) if row is not None]
+        candidates = ({field: columns[field][row] for field, _ in facets.fields} for row in rows)
         return page, count_facets(candidates, facets)
 
     def documents(self) -> Iterator[tuple[str, StoredDocument]]:

@@ -4,46 +4,49 @@ idempotent ids, atomic swap on reindex), no server."""
 from __future__ import annotations
 
 import dataclasses
-import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, IndexOptions
-from hybrid.backends.embedded.lexical import FieldBM25, field_texts, layout_scoring
+from hybrid.backends.base import EMBEDDED_COMPRESSIONS, BackendError, IndexOptions, check_compression
+from hybrid.backends.embedded.ids import LEGACY_IDS, IdWriter
+from hybrid.backends.embedded.lexical import field_values, layout_fields, layout_scoring
+from hybrid.backends.embedded.postings import PostingsWriter
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
+from hybrid.backends.embedded.vectors import VectorWriter
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError
 from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 
-VECTORS = "vectors.npy"
-IDS = "ids.json"
-
 
 def build_search_files(generation: Generation, meta: IndexMeta) -> None:
-    """Write what search loads: the layout's BM25 indices, the vector matrix and the row → id list."""
-    ids: list[str] = []
-    titles: list[str] = []
-    texts: list[str] = []
+    """Write what search maps: the layout's BM25 postings, the vector matrix and the row → id column.
+
+    One pass over the stored documents in id order, each handed to the writers and dropped: memory does
+    not grow with the corpus (the postings writer spills sorted runs to disk)."""
+    folder = generation.folder
+    for legacy in [*folder.glob("bm25-*"), folder / LEGACY_IDS]:  # files of the bm25s-era layout
+        shutil.rmtree(legacy, ignore_errors=True) if legacy.is_dir() else legacy.unlink(missing_ok=True)
     count = generation.count()
-    vectors = np.lib.format.open_memmap(
-        generation.folder / f"{VECTORS}.tmp", mode="w+", dtype=np.float32, shape=(count, meta.fingerprint.dimension)
-    )
+    vectors = VectorWriter(folder, count, meta.fingerprint.dimension, meta.vector_compression,
+                           cosine=meta.fingerprint.similarity == "cosine")
+    scoring = layout_scoring(meta.lexical)
+    postings = {field: PostingsWriter(folder / f"postings-{field}", k1=meta.lexical.k1, b=meta.lexical.b,
+                                      scoring=scoring) for field in layout_fields(meta.lexical)}
+    ids = IdWriter(folder)
     for row, (doc_id, title, text, _, blob) in enumerate(generation.iter_rows()):
-        ids.append(doc_id)
-        titles.append(title)
-        texts.append(text)
-        vectors[row] = np.frombuffer(blob, dtype=np.float32)
-    vectors.flush()
-    del vectors
-    if ids:  # bm25s cannot index an empty corpus; search treats a missing BM25 index as matching nothing
-        scoring = layout_scoring(meta.lexical)
-        for field, values in field_texts(meta.lexical, titles, texts).items():
-            FieldBM25.build(values, k1=meta.lexical.k1, b=meta.lexical.b, scoring=scoring).save(
-                generation.folder / f"bm25-{field}")
-    (generation.folder / IDS).write_text(json.dumps(ids))
-    (generation.folder / f"{VECTORS}.tmp").replace(generation.folder / VECTORS)
+        if row >= count:
+            raise BackendError(f"{generation.folder} changed while its search files were built; finish again")
+        ids.add(doc_id)
+        vectors.add(row, np.frombuffer(blob, dtype=np.float32))
+        for field, value in field_values(meta.lexical, title, text).items():
+            postings[field].add(value)
+    for writer in postings.values():
+        writer.finish()
+    vectors.finish()
+    ids.finish()  # last: its file is what marks the generation searchable
 
 
 class EmbeddedTarget:
@@ -75,9 +78,9 @@ class EmbeddedTarget:
         return None
 
     def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
-        # Shards, replicas and HNSW settings have no meaning here; compression would (memory), so it is refused.
-        if options.vector_compression != "none":
-            raise ValueError("vector compression is an OpenSearch option: the embedded index keeps float32 vectors")
+        # Shards, replicas and HNSW settings have no meaning here; vector storage does.
+        check_compression(options.vector_compression, EMBEDDED_COMPRESSIONS, "embedded")
+        meta = dataclasses.replace(meta, vector_compression=options.vector_compression)
         self.name, self._meta = name, meta
         fingerprint = meta.fingerprint
         current = self.root.current(name)
@@ -88,6 +91,10 @@ class EmbeddedTarget:
             except IndexMetaError as exc:
                 raise BackendError(f"{exc}; re-ingest with --reindex") from None
             check_fingerprint(stored.fingerprint, fingerprint, index=name)
+            if options.vector_compression not in ("none", stored.vector_compression):
+                held = {"none": "float32"}.get(stored.vector_compression, stored.vector_compression)
+                raise BackendError(f"embedded index {name!r} stores {held} vectors, not "
+                                   f"{options.vector_compression}; re-ingest with --reindex to change that")
             meta = meta.continuing(stored)
         else:
             if current is not None:

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybrid.backends.base import BackendError, BackendUnavailableError, IndexOptions, check_index_name
+from hybrid.backends.base import (
+    OPENSEARCH_COMPRESSIONS,
+    BackendError,
+    BackendUnavailableError,
+    IndexOptions,
+    check_compression,
+    check_index_name,
+)
 from hybrid.backends.opensearch.client import MAX_BACKOFF_S, backoff_s, where
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.mapping import document_source, index_body, meta_block, meta_mapping
@@ -110,6 +117,8 @@ class OpenSearchTarget:
 
     @translated
     def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+        check_compression(options.vector_compression, OPENSEARCH_COMPRESSIONS, "OpenSearch")
+        meta = dataclasses.replace(meta, vector_compression=options.vector_compression)
         self.alias, self._meta, self._options = check_index_name(name), meta, options
         current = self._current(name)
         if current is None:

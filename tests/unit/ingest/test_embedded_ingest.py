@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hybrid.backends.embedded.ids import IdColumn
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import EmbeddedTarget
 from hybrid.beir import iter_corpus
@@ -49,7 +50,7 @@ def test_round_trip_with_vectors(tmp_path: Path, tiny) -> None:  # type: ignore[
     docs = list(iter_corpus(sample_dir()))[:50]
     assert summary.indexed == 50 and summary.index_count == 50 and summary.rejected == 0
     folder = EmbeddedRoot(tmp_path).require("docs")
-    ids = json.loads((folder / "ids.json").read_text())
+    ids = list(IdColumn(folder))
     assert sorted(ids) == sorted(d.id for d in docs)
     vectors = np.load(folder / "vectors.npy")
     expected = tiny.encode_passages([passage_text(d.title, d.text) for d in docs])
@@ -114,3 +115,39 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     summary = _ingest(tmp_path, open_source(sample_dir()), None, dry_run=True)
     assert summary.read == 400 and summary.indexed == 0
     assert EmbeddedRoot(tmp_path).current("docs") is None
+
+
+def test_an_index_finished_before_postings_and_mapped_ids_searches_as_before(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    """Indices on users' disks hold bm25s folders, ids.json and float32 vectors without stored norms."""
+    from hybrid.backends.embedded.lexical import FieldBM25, field_values, layout_fields, layout_scoring
+    from hybrid.backends.embedded.search import EmbeddedSearch
+    from hybrid.retrieval import Searcher, SearchRequest
+
+    _ingest(tmp_path, open_source(sample_dir()), tiny, limit=120)
+    folder = EmbeddedRoot(tmp_path).require("docs")
+
+    def pages() -> list[list[tuple[str, float]]]:
+        search = EmbeddedSearch(tmp_path, "docs")
+        try:
+            searcher = Searcher(search, tiny)
+            return [[(h.doc_id, round(h.score, 4)) for h in searcher.search(SearchRequest(q, mode=mode, k=20)).hits]
+                    for q in ("cancer risk", "stem cells in mice") for mode in ("bm25", "dense", "hybrid")]
+        finally:
+            search.close()
+
+    now = pages()
+    generation = Generation(folder)
+    meta, rows = generation.index_meta("docs"), list(generation.iter_rows())
+    generation.close()
+    for name in ("ids.npy", "vector-norms.npy"):
+        (folder / name).unlink(missing_ok=True)
+    for postings in folder.glob("postings-*"):
+        for file in postings.iterdir():
+            file.unlink()
+        postings.rmdir()
+    (folder / "ids.json").write_text(json.dumps([r[0] for r in rows]))
+    for field in layout_fields(meta.lexical):
+        texts = [field_values(meta.lexical, r[1], r[2])[field] for r in rows]
+        FieldBM25.build(texts, k1=meta.lexical.k1, b=meta.lexical.b,
+                        scoring=layout_scoring(meta.lexical)).save(folder / f"bm25-{field}")
+    assert pages() == now and any(now)
