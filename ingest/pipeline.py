@@ -23,6 +23,7 @@ from hybrid.backends.base import IndexOptions, IngestTarget
 from hybrid.documents import Document, MetadataFields, Reject
 from hybrid.index_meta import IndexMeta
 from hybrid.ingest.rejects import RejectsWriter
+from hybrid.ingest.shares import WorkerShare
 from hybrid.ingest.sources import Source
 from hybrid.ingest.validate import Validator
 from hybrid.progress import Progress, progress
@@ -46,6 +47,7 @@ class IngestOptions:
     queue_batches: int = 4
     show_progress: bool = False
     expected_total: int | None = None
+    worker: WorkerShare | None = None  # this run's share when several workers split the input
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -68,6 +70,10 @@ class IngestSummary:
     index_count: int | None = None
     dry_run: bool = False
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    others: int = 0  # records left to the other workers
+    worker: WorkerShare | None = None
+    waiting_for: tuple[int, ...] = ()  # workers still loading: the index goes live when the last finishes
+    made_live: bool = False  # this run finished the load (the index became searchable with what it wrote)
 
     @property
     def docs_per_s(self) -> float:
@@ -115,15 +121,19 @@ class _Writer(threading.Thread):
             raise IngestError(f"writing failed: {type(self.error).__name__}: {self.error}") from self.error
 
 
-def _valid_documents(source: Source, rejects: RejectsWriter, summary: IngestSummary, limit: int | None) -> Iterator[Document]:
-    validator = Validator(source.fields)
+def _valid_documents(source: Source, rejects: RejectsWriter, summary: IngestSummary, limit: int | None,
+                     share: WorkerShare | None = None) -> Iterator[Document]:
+    validator = Validator(source.fields)  # sees every record, so duplicates are found across shares
     produced = 0
     try:
         for raw in source.records:
             if limit is not None and produced >= limit:
                 return
-            summary.read += 1
             result = validator(raw)
+            if share is not None and not share.owns(result.position if isinstance(result, Reject) else result.id):
+                summary.others += 1
+                continue
+            summary.read += 1
             if isinstance(result, Reject):
                 rejects.write(result)
                 summary.rejected += 1
@@ -156,10 +166,10 @@ def run_ingest(
     """Ingest ``source`` into ``index``. With ``options.dry_run``, only read and validate."""
     started = time.perf_counter()
     summary = IngestSummary(target="dry run" if options.dry_run or target is None else target.description,
-                            rejects_path=rejects_path, dry_run=options.dry_run)
+                            rejects_path=rejects_path, dry_run=options.dry_run, worker=options.worker)
     progress = _progress(options)
     with RejectsWriter(rejects_path) as rejects:
-        documents = _valid_documents(source, rejects, summary, options.limit)
+        documents = _valid_documents(source, rejects, summary, options.limit, options.worker)
         if options.dry_run or target is None or encoder is None:
             for _ in documents:
                 progress.update(1)
@@ -168,7 +178,7 @@ def run_ingest(
             return summary
         meta = IndexMeta(encoder.fingerprint, metadata_fields, "loading", encoder_source=encoder.spec.location,
                          encoder_runtime=encoder.runtime)
-        target.open(index, meta, index_options, reindex=options.reindex)
+        target.open(index, meta, index_options, reindex=options.reindex, worker=options.worker)
         summary.target = target.description
         writer = _Writer(target, options.queue_batches)
         writer.start()
@@ -186,7 +196,8 @@ def run_ingest(
                 rejects.write(failure)
             summary.rejected += len(writer.failures)
             summary.indexed = writer.written
-            target.finish(force_merge=options.force_merge)
+            finished = target.finish(force_merge=options.force_merge)
+            summary.waiting_for, summary.made_live = finished.waiting_for, finished.made_live
         except BaseException as exc:
             if writer.is_alive():
                 # Let the batches already encoded reach the index: a rerun then skips them.

@@ -41,7 +41,8 @@ def ingest_source(
                              metadata_fields=dict(source.fields.metadata), index_options=index_options, options=options)
     finally:
         target.close()
-    recalibrate(backend, index, encoder, changed=summary.indexed > 0)
+    if summary.made_live:  # a worker whose split load is not complete leaves this to the last one
+        recalibrate(backend, index, encoder, changed=summary.indexed > 0 or summary.worker is not None)
     return summary
 
 

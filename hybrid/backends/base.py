@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta
 from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
+
+if TYPE_CHECKING:
+    from hybrid.ingest.shares import WorkerShare
 
 TITLE_FIELD = "title"
 TEXT_FIELD = "text"
@@ -98,15 +101,25 @@ class IndexOptions:
             raise ValueError(f"vector compression must be one of {', '.join(VECTOR_COMPRESSIONS)}")
 
 
+@dataclass(frozen=True)
+class Finished:
+    """How a load ended: live (this run published it), or waiting for the other workers of its split."""
+
+    waiting_for: tuple[int, ...] = ()
+    made_live: bool = True
+
+
 class IngestTarget(Protocol):
     """Where ingest writes: an index that holds BM25 text fields and vectors side by side."""
 
     @property
     def description(self) -> str: ...
 
-    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool,
+             worker: WorkerShare | None = None) -> None:
         """Create or reopen the index with this record (encoder fingerprint, metadata fields); refuse one
-        built with another encoder unless ``reindex``."""
+        built with another encoder unless ``reindex``. With ``worker``, join the load that the other
+        workers of the same split share (the index is created once)."""
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored (resume: they are skipped, not re-encoded)."""
@@ -114,8 +127,9 @@ class IngestTarget(Protocol):
     def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
         """Store documents with their vectors (idempotent by id); return the ones that failed."""
 
-    def finish(self, *, force_merge: bool = False) -> None:
-        """Make everything searchable, restore settings, publish (swap the alias on reindex)."""
+    def finish(self, *, force_merge: bool = False) -> Finished:
+        """Make everything searchable, restore settings, publish (swap the alias on reindex); of a split
+        load, only the last worker to finish does that."""
 
     def abort(self) -> None:
         """After a failure: restore settings, keep what was written so a rerun resumes."""

@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--vector-compression", choices=list(VECTOR_COMPRESSIONS), default="none",
                    help="OpenSearch: 'sq' (Lucene scalar-quantised int7, about 4x smaller); embedded: 'fp16' or "
                         "'int8' (memory-mapped matrix 2x or 4x smaller); fixed when the index is created")
+    p.add_argument("--worker", metavar="I/N", type=worker_share, default=None,
+                   help="OpenSearch: be worker I of N splitting this input (by id hash) into one index; run all "
+                        "N with the same arguments; the index goes live (alias swapped) when the last finishes")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_connection_flags(p)
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     options = IngestOptions(
         batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
         force_merge=args.force_merge, show_progress=not args.quiet and on_terminal(json_output=args.json),
-        expected_total=_count_lines(path),
+        expected_total=_count_lines(path), worker=args.worker,
     )
     model = settings.model or DEFAULT_MODEL
     backend = backend_from(settings)
@@ -98,6 +101,15 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(summary)
 
 
+def worker_share(text: str):  # type: ignore[no-untyped-def]
+    from hybrid.ingest.shares import WorkerShare
+
+    try:
+        return WorkerShare.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def exit_code(summary) -> int:  # type: ignore[no-untyped-def]
     return INCOMPLETE if summary.nothing_usable else OK
 
@@ -109,6 +121,9 @@ def print_summary(summary, *, as_json: bool) -> None:  # type: ignore[no-untyped
         "index_count": summary.index_count, "dry_run": summary.dry_run, "reject_reasons": summary.reject_reasons,
         "rejects_file": str(summary.rejects_path) if summary.rejected else None,
     }
+    if summary.worker is not None:
+        data.update({"worker": str(summary.worker), "other_workers_records": summary.others,
+                     "waiting_for_workers": list(summary.waiting_for), "made_live": summary.made_live})
     if as_json:
         print(json.dumps(data))
         return
@@ -118,6 +133,12 @@ def print_summary(summary, *, as_json: bool) -> None:  # type: ignore[no-untyped
           f"in {summary.seconds:.1f}s ({summary.docs_per_s:.1f} docs/s) → {summary.target}")
     if summary.index_count is not None:
         print(f"the index now holds {summary.index_count} documents")
+    if summary.worker is not None:
+        print(f"worker {summary.worker}: {summary.others} records left to the other workers; " + (
+            f"the index goes live when worker{'s' if len(summary.waiting_for) > 1 else ''} "
+            f"{', '.join(map(str, summary.waiting_for))} finish" if summary.waiting_for else
+            "every share is in: the index is live" if summary.made_live else
+            "every share is in: another worker is making the index live"))
     if summary.rejected:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.reject_reasons.items()))
         print(f"rejects ({reasons}) written to {summary.rejects_path}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybrid.backends.base import EMBEDDED_COMPRESSIONS, BackendError, IndexOptions, check_compression
+from hybrid.backends.base import EMBEDDED_COMPRESSIONS, BackendError, Finished, IndexOptions, check_compression
 from hybrid.backends.embedded.ids import LEGACY_IDS, IdWriter
 from hybrid.backends.embedded.lexical import field_values, layout_fields, layout_scoring
 from hybrid.backends.embedded.postings import PostingsWriter
@@ -18,6 +18,7 @@ from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.vectors import VectorWriter
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError
+from hybrid.ingest.shares import WorkerShare
 from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 
 
@@ -77,7 +78,11 @@ class EmbeddedTarget:
                 gen.close()
         return None
 
-    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool,
+             worker: WorkerShare | None = None) -> None:
+        if worker is not None:
+            raise ValueError("--worker splits a load across processes writing to OpenSearch; one process "
+                             "writes an embedded index")
         # Shards, replicas and HNSW settings have no meaning here; vector storage does.
         check_compression(options.vector_compression, EMBEDDED_COMPRESSIONS, "embedded")
         meta = dataclasses.replace(meta, vector_compression=options.vector_compression)
@@ -129,7 +134,7 @@ class EmbeddedTarget:
         self._gen().write(docs, vectors)
         return []
 
-    def finish(self, *, force_merge: bool = False) -> None:
+    def finish(self, *, force_merge: bool = False) -> Finished:
         del force_merge
         gen = self._gen()
         build_search_files(gen, gen.index_meta(self.name))
@@ -137,6 +142,7 @@ class EmbeddedTarget:
         if self.replaces is not None and self.replaces != gen.folder:
             self.root.point(self.name, gen.folder)
             self.root.drop_generation(self.replaces)
+        return Finished()
 
     def abort(self) -> None:
         pass  # SQLite already holds every committed batch; nothing to restore

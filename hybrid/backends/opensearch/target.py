@@ -21,6 +21,7 @@ from hybrid.backends.base import (
     OPENSEARCH_COMPRESSIONS,
     BackendError,
     BackendUnavailableError,
+    Finished,
     IndexOptions,
     check_compression,
     check_index_name,
@@ -28,12 +29,15 @@ from hybrid.backends.base import (
 from hybrid.backends.opensearch.client import MAX_BACKOFF_S, backoff_s, where
 from hybrid.backends.opensearch.errors import translated
 from hybrid.backends.opensearch.mapping import document_source, index_body, meta_block, meta_mapping
+from hybrid.backends.opensearch.workers import WorkerLoad
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError, LoadState
 from hybrid.recipes.fingerprint import check_fingerprint
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
+
+    from hybrid.ingest.shares import WorkerShare
 
 
 def transient(status: int) -> bool:
@@ -66,6 +70,7 @@ class OpenSearchTarget:
         self.replaces: str | None = None
         self._meta: IndexMeta | None = None
         self._options = IndexOptions()
+        self._load: WorkerLoad | None = None  # set when this run is one worker of a split load
 
     @property
     def index(self) -> str | None:
@@ -116,32 +121,48 @@ class OpenSearchTarget:
         return None
 
     @translated
-    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool) -> None:
+    def open(self, name: str, meta: IndexMeta, options: IndexOptions, *, reindex: bool,
+             worker: WorkerShare | None = None) -> None:
         check_compression(options.vector_compression, OPENSEARCH_COMPRESSIONS, "OpenSearch")
         meta = dataclasses.replace(meta, vector_compression=options.vector_compression)
         self.alias, self._meta, self._options = check_index_name(name), meta, options
-        current = self._current(name)
-        if current is None:
-            self.physical = self._create(name, with_alias=True)
+        if worker is None:
+            self._open_alone(name, reindex=reindex)
         else:
-            block = meta_block(self.client.indices.get_mapping(index=current)[current]["mappings"])
-            if block is None:
-                raise BackendError(f"index {current!r} exists but was not built by hybrid; choose another --index")
-            stored = IndexMeta.from_block(block, current)
-            if reindex:
-                self.replaces = current
-                self._meta = meta.rebuilding(stored)
-                pending = self._pending_reindex(name, current)
-                if pending is None:
-                    self.physical = self._create(name, with_alias=False)
-                else:
-                    self.physical = self._adopt(*pending)
-            else:
-                check_fingerprint(stored.fingerprint, meta.fingerprint, index=name)
-                self.physical = self._adopt(current, stored)
+            self._load = WorkerLoad(self.client, self.alias, worker, meta.fingerprint.id)
+            physical, self.replaces = self._load.join(lambda: self._create_for_workers(name, reindex=reindex))
+            if self.physical != physical:  # another worker created it
+                self._adopt(physical, self._stored(physical))
         self.client.indices.put_settings(
             index=self.physical, body={"index": {"refresh_interval": "-1", "number_of_replicas": 0}}
         )
+
+    def _stored(self, physical: str) -> IndexMeta:
+        block = meta_block(self.client.indices.get_mapping(index=physical)[physical]["mappings"])
+        if block is None:
+            raise BackendError(f"index {physical!r} exists but was not built by hybrid; choose another --index")
+        return IndexMeta.from_block(block, physical)
+
+    def _open_alone(self, name: str, *, reindex: bool) -> None:
+        assert self._meta is not None
+        current = self._current(name)
+        if current is None:
+            self.physical = self._create(name, with_alias=True)
+            return
+        stored = self._stored(current)
+        if reindex:
+            self.replaces = current
+            self._meta = self._meta.rebuilding(stored)
+            pending = self._pending_reindex(name, current)
+            self.physical = self._create(name, with_alias=False) if pending is None else self._adopt(*pending)
+        else:
+            check_fingerprint(stored.fingerprint, self._meta.fingerprint, index=name)
+            self.physical = self._adopt(current, stored)
+
+    def _create_for_workers(self, name: str, *, reindex: bool) -> tuple[str, str | None]:
+        """The claiming worker opens as a lone ingest would; the others then load into what it made."""
+        self._open_alone(name, reindex=reindex)
+        return self.physical, self.replaces
 
     def _adopt(self, physical: str, stored: IndexMeta) -> str:
         """Load into an existing index (``IndexMeta.continuing``)."""
@@ -227,8 +248,12 @@ class OpenSearchTarget:
         )
 
     @translated
-    def finish(self, *, force_merge: bool = False) -> None:
+    def finish(self, *, force_merge: bool = False) -> Finished:
         self.client.indices.refresh(index=self.physical)
+        if self._load is not None:
+            waiting = self._load.done()
+            if waiting or not self._load.claim_finish():
+                return Finished(waiting_for=waiting, made_live=False)
         self._restore_settings()
         if force_merge:
             self.client.indices.forcemerge(index=self.physical, max_num_segments=1, request_timeout=3600)
@@ -242,8 +267,13 @@ class OpenSearchTarget:
             else:  # a concrete index of that name: it must go before the alias can take its name
                 self.client.indices.delete(index=self.replaces)
                 self.client.indices.update_aliases(body={"actions": actions})
+        if self._load is not None:
+            self._load.clear()
+        return Finished()
 
     def abort(self) -> None:
+        if self._load is not None:
+            return  # the other workers are still loading: the last one to finish restores the settings
         deadline = time.monotonic() + 10
         while True:
             try:
