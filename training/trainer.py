@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class TrainReport:
     parameters: int | None
     trainable_parameters: int
     peak_gpu_memory_gib: float | None
+    processes: int = 1  # data-parallel processes (torchrun / accelerate launch)
     encoder: Encoder | None = dataclasses.field(default=None, repr=False, compare=False)  # the trained model
 
     def summary(self) -> dict[str, object]:
@@ -225,7 +227,7 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     if last and not (resume or overwrite):
         raise OutputExistsError(f"{output} already holds checkpoints (last {Path(last).name}); pass --resume to "
                                 "continue that run or --overwrite to start again")
-    if overwrite and not resume and output.exists():
+    if overwrite and not resume and output.exists() and _rank() == 0:
         import shutil
 
         shutil.rmtree(output)
@@ -233,6 +235,8 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
 
     base = resolve_spec(model)
     torch_device = pick_device(device)
+    if torch_device.type == "cuda" and torch_device.index is None and "LOCAL_RANK" in os.environ:
+        torch_device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))  # one GPU per launched process
     lora = config.use_lora(base)
     parameters = check_fits(base, torch_device, lora)
     load_spec = base.replace(max_length=config.max_length) if config.max_length else base
@@ -258,7 +262,8 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     seconds = time.perf_counter() - started
 
     encoder.module.eval()
-    write_encoder(encoder, final_spec, output)
+    if trainer.is_world_process_zero():  # launched data-parallel, every process holds the same weights
+        write_encoder(encoder, final_spec, output)
     state = trainer.state
     evals = [(r["step"], r["eval_ndcg@10"]) for r in state.log_history if "eval_ndcg@10" in r]
     base_ndcg = next((v for s, v in evals if s == 0), None)
@@ -277,14 +282,22 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
         trainable_parameters=trainable,
         peak_gpu_memory_gib=(torch.cuda.max_memory_allocated(torch_device) / 2**30
                              if torch_device.type == "cuda" else None),
+        processes=trainer.args.world_size,
         encoder=encoder,
     )
+    if not trainer.is_world_process_zero():
+        return report
     (output / REPORT_FILE).write_text(json.dumps({
         "base_model": base.model_id, "examples": len(examples), "config": dataclasses.asdict(config),
         "mixed_precision": mixed, "lora": lora, **report.summary(),
     }, indent=2) + "\n")
     plot_curve(output / METRICS_FILE, output / CURVE_FILE, f"{base.model_id} → {output.name}")
     return report
+
+
+def _rank() -> int:
+    """This process's rank when launched data-parallel (torchrun sets RANK), else 0."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def _describe(device: torch.device) -> str:
