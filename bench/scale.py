@@ -2,8 +2,9 @@
 ingested by the real CLI into the local OpenSearch node and into the embedded store, then measured.
 
 Per backend, size and vector storage: ingest docs/s and peak RSS of `hybrid ingest`, disk per document,
-the node's heap and RSS (OpenSearch) or the searching process's anonymous RSS (embedded: its vectors and
-postings are memory-mapped files, which the page cache holds, not the process), search p50/p95 of whole
+the node's heap and RSS (OpenSearch) or what opening the index and searching it add to the searching
+process's anonymous RSS (embedded: its vectors and postings are memory-mapped files, which the page
+cache holds, not the process), search p50/p95 of whole
 searches (bm25, dense, hybrid; page of 10, windows 100, query encoding included), dense recall@10 against
 exact search (OpenSearch: HNSW at several ``ef_search`` values against the k-NN plugin's exact scoring
 script; embedded: compressed vectors against the float32 index of the same corpus), and BM25 recall@10 of
@@ -96,7 +97,7 @@ def _searches(searcher, texts: list[str], truth: list[set[str]]) -> dict[str, ob
 
     out: dict[str, object] = {}
     for mode in ("bm25", "dense", "hybrid"):
-        for text in texts[:10]:  # warm-up
+        for text in texts[:30]:  # warm-up (a node's JIT, the page cache)
             searcher.search(SearchRequest(text, mode=mode))
         took, found = [], 0
         for text, relevant in zip(texts, truth):
@@ -169,10 +170,12 @@ def measure_embedded(corpus: Path, index: str, exact_index: str, root: Path) -> 
     from hybrid.encoders import encoder_for_index
     from hybrid.retrieval import Searcher, SearchRequest
 
+    probe = EmbeddedSearch(root, index)
+    encoder = encoder_for_index(probe.index_meta(), device="cpu")  # loaded first: its memory is not the index's
+    probe.close()
+    texts, truth = _planted(corpus)
     before = _rss_mib()
     search = EmbeddedSearch(root, index)
-    encoder = encoder_for_index(search.index_meta(), device="cpu")
-    texts, truth = _planted(corpus)
     opened = _rss_mib()
     row: dict[str, object] = _searches(Searcher(search, encoder), texts, truth)
     after = _rss_mib()

@@ -1,10 +1,10 @@
 """BM25 postings for the embedded index, built in bounded memory and searched memory-mapped.
 
-The build takes documents one at a time (row order). Postings (term, row, tf) collect in a buffer that
-is sorted by term and spilled to a run file whenever it holds ``spill_postings`` entries; ``finish`` then
-knows every term's document frequency and the average length, and scatters each run into the final
-term-major arrays, scoring each posting once. Memory is one run plus the vocabulary and 4 bytes per
-document (its length), whatever the corpus size.
+The build takes documents one at a time (row order). Postings (term, row, tf) collect in a buffer of
+machine integers that is sorted by term and spilled to a run file whenever it holds ``spill_postings``
+entries (12 MB at the default); ``finish`` then knows every term's document frequency and the average
+length, and scatters each run into the final term-major arrays, scoring each posting once. Memory is one
+run plus the vocabulary and 4 bytes per document (its length), whatever the corpus size.
 
 On disk (``<folder>/``): ``vocab.json`` (term → term number), ``indptr.npy`` (term t's postings are
 ``indptr[t]:indptr[t+1]``), ``rows.npy`` (int32 rows), ``weights.npy`` (float32 BM25 contribution of the
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from array import array
 from collections import Counter
 from pathlib import Path
 
@@ -39,32 +40,23 @@ def idf(df: np.ndarray, docs: int, scoring: str) -> np.ndarray:
 class PostingsWriter:
     """Collects documents' tokens and writes the postings of one BM25 field."""
 
-    def __init__(self, folder: Path, *, k1: float, b: float, scoring: str, spill_postings: int = 4_000_000) -> None:
+    def __init__(self, folder: Path, *, k1: float, b: float, scoring: str, spill_postings: int = 1_000_000) -> None:
         self.folder = folder
         self.k1, self.b, self.scoring = k1, b, scoring
         self.spill_postings = spill_postings
         self.vocab: dict[str, int] = {}
-        self.lengths: list[int] = []  # compacted into ``_length_chunks`` as it grows
-        self._length_chunks: list[np.ndarray] = []
-        self._terms: list[int] = []
-        self._rows: list[int] = []
-        self._tfs: list[int] = []
+        self.lengths = array("i")  # 4 bytes per document
+        # The run being collected, as machine integers (a Python int in a list costs ten times more).
+        self._terms, self._rows, self._tfs = array("i"), array("i"), array("i")
         self._runs: list[Path] = []
         self._spill = folder / ".runs"
         shutil.rmtree(folder, ignore_errors=True)
         self._spill.mkdir(parents=True)
 
-    @property
-    def docs(self) -> int:
-        return sum(len(c) for c in self._length_chunks) + len(self.lengths)
-
     def add(self, text: str) -> None:
         tokens = analyze(text)
-        row = self.docs
+        row = len(self.lengths)
         self.lengths.append(len(tokens))
-        if len(self.lengths) >= 65_536:
-            self._length_chunks.append(np.asarray(self.lengths, dtype=np.int32))
-            self.lengths = []
         for term, tf in Counter(tokens).items():
             self._terms.append(self.vocab.setdefault(term, len(self.vocab)))
             self._rows.append(row)
@@ -75,18 +67,19 @@ class PostingsWriter:
     def _write_run(self) -> None:
         if not self._terms:
             return
-        terms = np.asarray(self._terms, dtype=np.int32)
+        terms = np.frombuffer(self._terms, dtype=np.int32)
         order = np.argsort(terms, kind="stable")  # rows stay ascending within a term
         run = self._spill / f"run-{len(self._runs):05d}.npz"
-        np.savez(run, terms=terms[order], rows=np.asarray(self._rows, dtype=np.int32)[order],
-                 tfs=np.asarray(self._tfs, dtype=np.int32)[order])
+        np.savez(run, terms=terms[order], rows=np.frombuffer(self._rows, dtype=np.int32)[order],
+                 tfs=np.frombuffer(self._tfs, dtype=np.int32)[order])
         self._runs.append(run)
-        self._terms, self._rows, self._tfs = [], [], []
+        del terms
+        self._terms, self._rows, self._tfs = array("i"), array("i"), array("i")
 
     def finish(self) -> None:
         """Merge the runs into the searchable arrays (a document count of 0 writes an empty index)."""
         self._write_run()
-        lengths = np.concatenate([*self._length_chunks, np.asarray(self.lengths, dtype=np.int32)])
+        lengths = np.frombuffer(self.lengths, dtype=np.int32) if self.lengths else np.zeros(0, dtype=np.int32)
         docs, vocabulary = len(lengths), len(self.vocab)
         df = np.zeros(vocabulary, dtype=np.int64)
         for run in self._runs:
