@@ -203,6 +203,43 @@ def _measure_in_child(args: argparse.Namespace, backend: str, corpus: Path, inde
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def scan_costs(work: Path, sizes: list[int], dimensions: list[int]) -> list[dict[str, object]]:
+    """The embedded dense side's cost at real encoder widths: ``VectorMatrix.similarity`` (the exact
+    scan every embedded dense query does) over memory-mapped random matrices, warm page cache."""
+    import numpy as np
+
+    from hybrid.backends.embedded.vectors import VectorMatrix, VectorWriter
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for dimension in dimensions:
+        for size in sizes:
+            for compression in ("none", "fp16", "int8"):
+                folder = work / "scan" / f"{dimension}-{size}-{compression}"
+                if not (folder / "vectors.npy").exists():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    writer = VectorWriter(folder, size, dimension, compression, cosine=True)
+                    for start in range(0, size, 10_000):
+                        block = rng.normal(size=(min(10_000, size - start), dimension)).astype(np.float32)
+                        for offset, vector in enumerate(block):
+                            writer.add(start + offset, vector)
+                    writer.finish()
+                matrix = VectorMatrix(folder, cosine=True)
+                queries = rng.normal(size=(23, dimension)).astype(np.float32)
+                for query in queries[:3]:
+                    matrix.similarity(query)
+                took = []
+                for query in queries[3:]:
+                    started = time.perf_counter()
+                    matrix.similarity(query)
+                    took.append(time.perf_counter() - started)
+                rows.append({"dimension": dimension, "docs": size, "vectors": compression, "scan_ms": _ms(took),
+                             "matrix_mb": (folder / "vectors.npy").stat().st_size / 1e6})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    shutil.rmtree(work / "scan", ignore_errors=True)
+    return rows
+
+
 def _rows(work: Path) -> list[dict[str, object]]:
     path = work / "rows.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -226,7 +263,8 @@ def run(args: argparse.Namespace) -> None:
             if (backend, size, variant, model) in done:
                 continue
             corpus = args.work / f"gen-{size}"
-            if not (corpus / "corpus.jsonl").exists():
+            if not (corpus / "qrels" / "planted.tsv").exists():  # written last: a killed generation starts again
+                shutil.rmtree(corpus, ignore_errors=True)
                 generate(corpus, docs=size, queries=200, relevant=3, seed=7, source=args.source)
             env = {**os.environ, "HYBRID_EMBEDDED_DIR": str(args.work / "embedded")}
             env.pop("HYBRID_OPENSEARCH_URL", None)
@@ -295,10 +333,17 @@ def report(args: argparse.Namespace) -> None:
             measures["search anon RSS"] = lambda r: r["search_rss_anon_mib"]
         growth[backend] = {name: _growth(mine, fn) for name, fn in measures.items()}
         print(f"  {backend:10} " + ", ".join(f"{k} {v}" for k, v in growth[backend].items()))
+    scan = json.loads((args.work / "scan.json").read_text()) if (args.work / "scan.json").exists() else []
+    if scan:
+        print("\nembedded dense scan (exact, memory-mapped, warm page cache), p50 / p95 ms per query")
+        print(f"{'dimension':>9} {'docs':>9} {'vectors':7} {'matrix MB':>9} {'p50':>8} {'p95':>8}")
+        for r in scan:
+            print(f"{r['dimension']:9d} {r['docs']:9d} {r['vectors']:7} {r['matrix_mb']:9.0f} {r['scan_ms']['p50']:8.1f} "
+                  f"{r['scan_ms']['p95']:8.1f}")
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": info, "queries_per_row": QUERIES, "rows": rows, "growth_per_10x": growth},
-                              indent=1) + "\n")
+    out.write_text(json.dumps({"machine": info, "queries_per_row": QUERIES, "rows": rows, "growth_per_10x": growth,
+                               "embedded_dense_scan": scan}, indent=1) + "\n")
     _plot(rows, out.with_suffix(".png"))
     print(f"\nwrote {out} and {out.with_suffix('.png')}")
 
@@ -346,6 +391,8 @@ def main() -> None:
     parser.add_argument("--keep-indices", action="store_true")
     parser.add_argument("--report", action="store_true", help="only redraw the table, JSON and PNG from WORK")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    parser.add_argument("--scan", action="store_true", help="also time the embedded dense scan at 384 and 1024 "
+                        "dimensions (100K / 300K / 1M random vectors) into WORK/scan.json")
     parser.add_argument("--measure", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -356,7 +403,10 @@ def main() -> None:
             row = measure_embedded(Path(corpus), index, exact_index, Path(where))
         print(json.dumps(row))
         return
-    if not args.report:
+    if args.scan:
+        (args.work / "scan.json").write_text(json.dumps(scan_costs(args.work, [100_000, 300_000, 1_000_000],
+                                                                   [384, 1024]), indent=1) + "\n")
+    elif not args.report:
         run(args)
     report(args)
 

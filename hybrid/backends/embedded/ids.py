@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 from typing import overload
 
@@ -30,13 +31,16 @@ class IdWriter:
 
     def finish(self) -> None:
         self._text.close()
-        column = np.lib.format.open_memmap(self.folder / f"{IDS}.tmp", mode="w+", dtype=f"S{self._width}",
-                                           shape=(self.count,))
+        path = self.folder / f"{IDS}.tmp"
+        created = np.lib.format.open_memmap(path, mode="w+", dtype=f"S{self._width}", shape=(self.count,))
+        header, dtype = created.offset, created.dtype
+        del created
         with (self.folder / f"{IDS}.txt").open(encoding="utf-8") as lines:
-            for row, line in enumerate(lines):
-                column[row] = json.loads(line).encode("utf-8")
-        column.flush()
-        del column
+            row = 0
+            while block := [json.loads(line).encode("utf-8") for line in islice(lines, 65_536)]:
+                np.memmap(path, dtype=dtype, mode="r+", offset=header + row * dtype.itemsize,
+                          shape=(len(block),))[:] = block  # one block mapped at a time
+                row += len(block)
         (self.folder / f"{IDS}.tmp").replace(self.folder / IDS)
         (self.folder / f"{IDS}.txt").unlink()
         (self.folder / LEGACY_IDS).unlink(missing_ok=True)

@@ -30,6 +30,7 @@ import numpy as np
 from hybrid.analysis import analyze
 
 PARAMETERS = "postings.json"
+MERGE_SLICE = 250_000  # postings scattered per step of the merge
 
 
 def idf(df: np.ndarray, docs: int, scoring: str) -> np.ndarray:
@@ -88,23 +89,34 @@ class PostingsWriter:
         indptr = np.zeros(vocabulary + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         total = int(indptr[-1])
-        rows = np.lib.format.open_memmap(self.folder / "rows.npy", mode="w+", dtype=np.int32, shape=(total,))
-        weights = np.lib.format.open_memmap(self.folder / "weights.npy", mode="w+", dtype=np.float32, shape=(total,))
+        headers = {}
+        for name, dtype in (("rows", np.int32), ("weights", np.float32)):
+            created = np.lib.format.open_memmap(self.folder / f"{name}.npy", mode="w+", dtype=dtype, shape=(total,))
+            headers[name] = created.offset
+            del created
         average = float(lengths.mean()) if docs else 1.0
         term_idf = idf(df.astype(np.float64), docs, self.scoring) * (self.k1 + 1)
         norm = self.k1 * (1 - self.b + self.b * lengths.astype(np.float64) / max(average, 1e-9))
         filled = np.zeros(vocabulary, dtype=np.int64)  # postings of each term already placed
         for run in self._runs:  # runs are in row order, so each term's rows stay ascending
             with np.load(run) as part:
-                terms, run_rows, tfs = part["terms"], part["rows"], part["tfs"].astype(np.float64)
+                terms, run_rows, tfs = part["terms"], part["rows"], part["tfs"]
             first = np.searchsorted(terms, terms, side="left")  # each posting's rank within its term
-            at = indptr[terms] + filled[terms] + (np.arange(len(terms)) - first)
-            rows[at] = run_rows
-            weights[at] = term_idf[terms] * tfs / (tfs + norm[run_rows])
+            # Mapped for this run only: unmapping drops the touched pages from this process.
+            rows = np.memmap(self.folder / "rows.npy", np.int32, "r+", offset=headers["rows"], shape=(total,))
+            weights = np.memmap(self.folder / "weights.npy", np.float32, "r+", offset=headers["weights"], shape=(total,))
+            for start in range(0, len(terms), MERGE_SLICE):  # bounded temporaries
+                part_terms = terms[start : start + MERGE_SLICE]
+                part_rows = run_rows[start : start + MERGE_SLICE]
+                part_tfs = tfs[start : start + MERGE_SLICE].astype(np.float64)
+                at = (indptr[part_terms] + filled[part_terms]
+                      + (np.arange(start, start + len(part_terms)) - first[start : start + MERGE_SLICE]))
+                rows[at] = part_rows
+                weights[at] = term_idf[part_terms] * part_tfs / (part_tfs + norm[part_rows])
+            rows.flush()
+            weights.flush()
+            del rows, weights
             filled += np.bincount(terms, minlength=vocabulary)
-        rows.flush()
-        weights.flush()
-        del rows, weights
         np.save(self.folder / "indptr.npy", indptr)
         (self.folder / "vocab.json").write_text(json.dumps(self.vocab))
         (self.folder / PARAMETERS).write_text(json.dumps(

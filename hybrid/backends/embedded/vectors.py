@@ -1,5 +1,6 @@
-"""The embedded index's vector matrix: float32, float16 or int8 rows in a memory-mapped ``.npy``, scored
-against a query in blocks, so search holds one block in memory, never the whole matrix.
+"""The embedded index's vector matrix: float32, float16 or int8 rows in a ``.npy`` file, written and
+scored through one block-sized memory map at a time, so neither ingest nor search holds more than a
+block of it (a map kept open would keep every page it touched in the process, file-backed or not).
 
 ``int8`` keeps each row as ``round(127 * v / max|v|)`` with its scale ``max|v| / 127`` beside it
 (per-row symmetric quantisation: a row's largest component keeps full precision, and its dot product
@@ -20,29 +21,52 @@ BLOCK_ROWS = 16_384  # rows scored per step: about 25 MB of float32 at 384 dimen
 STORAGE = {"none": np.float32, "fp16": np.float16, "int8": np.int8}
 
 
+def _block(path: Path, header: int, dtype: np.dtype, dimension: int, start: int, rows: int, mode: str) -> np.memmap:
+    return np.memmap(path, dtype=dtype, mode=mode, offset=header + start * dimension * dtype.itemsize,
+                     shape=(rows, dimension))
+
+
 class VectorWriter:
-    """Writes ``count`` rows, one at a time, in the storage the index asked for."""
+    """Writes ``count`` rows, one at a time in row order, in the storage the index asked for."""
 
     def __init__(self, folder: Path, count: int, dimension: int, compression: str, *, cosine: bool) -> None:
         self.folder = folder
         self.compression = compression
-        self._matrix = np.lib.format.open_memmap(folder / f"{VECTORS}.tmp", mode="w+", dtype=STORAGE[compression],
-                                                 shape=(count, dimension))
+        self._path = folder / f"{VECTORS}.tmp"
+        created = np.lib.format.open_memmap(self._path, mode="w+", dtype=STORAGE[compression], shape=(count, dimension))
+        self._header, self._dtype, self._count, self._dimension = created.offset, created.dtype, count, dimension
+        del created
+        self._pending: list[np.ndarray] = []
+        self._next = 0  # first row not yet written
         self._scales = np.ones(count, dtype=np.float32) if compression == "int8" else None
         self._norms = np.ones(count, dtype=np.float32) if cosine else None
 
     def add(self, row: int, vector: np.ndarray) -> None:
+        if row != self._next + len(self._pending):
+            raise ValueError(f"vector rows are written in order: expected {self._next + len(self._pending)}, got {row}")
         if self._norms is not None:
             self._norms[row] = float(np.linalg.norm(vector))
         if self._scales is not None:
             scale = float(np.abs(vector).max()) / 127 or 1.0
             self._scales[row] = scale
             vector = np.rint(vector / scale)
-        self._matrix[row] = vector
+        self._pending.append(np.asarray(vector, dtype=self._dtype))
+        if len(self._pending) >= BLOCK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            block = _block(self._path, self._header, self._dtype, self._dimension, self._next, len(self._pending), "r+")
+            block[:] = np.stack(self._pending)
+            block.flush()
+            del block
+            self._next += len(self._pending)
+            self._pending = []
 
     def finish(self) -> None:
-        self._matrix.flush()
-        del self._matrix
+        self._flush()
+        if self._next != self._count:
+            raise ValueError(f"{self._next} vectors written, {self._count} expected")
         for name, column in ((SCALES, self._scales), (NORMS, self._norms)):
             if column is not None:
                 np.save(self.folder / name, column)
@@ -55,23 +79,27 @@ class VectorMatrix:
     """Raw similarity (dot, or cosine when the index's similarity is cosine) of a query with every row."""
 
     def __init__(self, folder: Path, *, cosine: bool) -> None:
-        self.rows = np.load(folder / VECTORS, mmap_mode="r")
+        self._path = folder / VECTORS
+        header = np.load(self._path, mmap_mode="r")
+        self._header, self._dtype, (self._count, self._dimension) = header.offset, header.dtype, header.shape
+        del header
         self._scales = np.load(folder / SCALES) if (folder / SCALES).is_file() else None
         self._norms = np.load(folder / NORMS) if (folder / NORMS).is_file() else None
         self._cosine = cosine
 
     @property
     def storage(self) -> str:
-        return {np.dtype(v): k for k, v in STORAGE.items()}[self.rows.dtype]
+        return {np.dtype(v): k for k, v in STORAGE.items()}[self._dtype]
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count
 
     def similarity(self, query: np.ndarray) -> np.ndarray:
         query = np.asarray(query, dtype=np.float32)
-        out = np.empty(len(self.rows), dtype=np.float64)
-        for start in range(0, len(self.rows), BLOCK_ROWS):
-            block = self.rows[start : start + BLOCK_ROWS]
+        out = np.empty(self._count, dtype=np.float64)
+        for start in range(0, self._count, BLOCK_ROWS):
+            size = min(BLOCK_ROWS, self._count - start)
+            block = _block(self._path, self._header, self._dtype, self._dimension, start, size, "r")
             raw = (block if block.dtype == np.float32 else block.astype(np.float32)) @ query
             if self._scales is not None:
                 raw = raw * self._scales[start : start + BLOCK_ROWS]
@@ -79,5 +107,6 @@ class VectorMatrix:
                 norms = (self._norms[start : start + BLOCK_ROWS] if self._norms is not None
                          else np.linalg.norm(block.astype(np.float32), axis=1))  # indices built before norms were kept
                 raw = raw / np.maximum(norms * max(float(np.linalg.norm(query)), 1e-12), 1e-12)
-            out[start : start + len(block)] = raw
+            out[start : start + size] = raw
+            del block  # unmapped: the page cache keeps the file, this process does not
         return out

@@ -12,6 +12,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from hybrid.analysis import analyze
+from hybrid.backends.embedded import postings as postings_module
 from hybrid.backends.embedded import vectors as vectors_module
 from hybrid.backends.embedded.ids import IdColumn, IdWriter
 from hybrid.backends.embedded.postings import PostingsBM25, PostingsWriter
@@ -31,7 +32,8 @@ def _postings(folder: Path, texts: list[str], **parameters: object) -> PostingsB
     return PostingsBM25(folder)
 
 
-def test_lucene_postings_score_bm25_by_its_definition_across_spilled_runs(tmp_path: Path) -> None:
+def test_lucene_postings_score_bm25_by_its_definition_across_spilled_runs(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(postings_module, "MERGE_SLICE", 777)  # runs of 5,000 postings merged in slices
     tokens = [analyze(t) for t in TEXTS]
     k1, b = 0.9, 0.4
     bm25 = _postings(tmp_path / "p", TEXTS, k1=k1, b=b, scoring="lucene")
