@@ -125,20 +125,28 @@ class PostingsWriter:
 
 
 class PostingsBM25:
-    """Exact BM25 scores of every document from memory-mapped postings."""
+    """Exact BM25 scores of every document; each query term's postings are mapped for that term only
+    (a map kept open would keep every posting any query touched in the process)."""
 
     def __init__(self, folder: Path) -> None:
         saved = json.loads((folder / PARAMETERS).read_text())
         self.docs = int(saved["docs"])
         self.scoring = saved["scoring"]
         self.vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text())
-        self._indptr = np.load(folder / "indptr.npy", mmap_mode="r")
-        self._rows = np.load(folder / "rows.npy", mmap_mode="r")
-        self._weights = np.load(folder / "weights.npy", mmap_mode="r")
+        self._indptr = np.load(folder / "indptr.npy")  # 8 bytes per term
+        self._files: dict[str, tuple[Path, int, np.dtype]] = {}
+        for name in ("rows", "weights"):
+            header = np.load(folder / f"{name}.npy", mmap_mode="r")
+            self._files[name] = (folder / f"{name}.npy", header.offset, header.dtype)
+            del header
 
     @staticmethod
     def exists(folder: Path) -> bool:
         return (folder / PARAMETERS).is_file()
+
+    def _slice(self, name: str, start: int, end: int) -> np.memmap:
+        path, header, dtype = self._files[name]
+        return np.memmap(path, dtype=dtype, mode="r", offset=header + start * dtype.itemsize, shape=(end - start,))
 
     def scores(self, query: str) -> np.ndarray:
         return self.scores_for_tokens(analyze(query))
@@ -151,5 +159,6 @@ class PostingsBM25:
             if term is None:
                 continue
             start, end = int(self._indptr[term]), int(self._indptr[term + 1])
-            out[self._rows[start:end]] += self._weights[start:end]  # a term's rows are distinct
+            if end > start:
+                out[self._slice("rows", start, end)] += self._slice("weights", start, end)  # a term's rows are distinct
         return out
