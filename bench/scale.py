@@ -369,6 +369,7 @@ def _plot(rows: list[dict[str, object]], path: Path) -> None:
                 if mine:
                     ax.plot([r["docs"] for r in mine], [fn(r) for r in mine], marker="o", label=f"{backend} {variant}")
         ax.set_xscale("log")
+        ax.set_ylim(bottom=0)  # growth read against zero, not against a zoomed axis
         ax.set_title(title)
         ax.set_xlabel("documents")
         ax.grid(True, alpha=0.3)
