@@ -115,8 +115,8 @@ def _opensearch_exact(client, index: str, vectors) -> list[list[str]]:  # type: 
     """Exact top 10 by the k-NN plugin's scoring script (a brute-force scan of every vector)."""
     from hybrid.backends.opensearch.mapping import VECTOR_FIELD
 
-    space = client.indices.get_mapping(index=index)
-    space = next(iter(space.values()))["mappings"]["properties"][VECTOR_FIELD]["method"]["space_type"]
+    mapping = next(iter(client.indices.get_mapping(index=index).values()))["mappings"]
+    space = mapping["properties"][VECTOR_FIELD]["method"]["space_type"]
     out = []
     for vector in vectors:
         body = {"size": 10, "_source": ["doc_id"], "query": {"script_score": {
@@ -177,7 +177,8 @@ def measure_embedded(corpus: Path, index: str, exact_index: str, root: Path) -> 
     before = _rss_mib()
     search = EmbeddedSearch(root, index)
     opened = _rss_mib()
-    row: dict[str, object] = _searches(Searcher(search, encoder), texts, truth)
+    searcher = Searcher(search, encoder)
+    row: dict[str, object] = _searches(searcher, texts, truth)
     after = _rss_mib()
     row["search_rss_anon_mib"] = after["RssAnon"] - before["RssAnon"]
     row["search_rss_file_mib"] = after["RssFile"] - before["RssFile"]
@@ -185,7 +186,7 @@ def measure_embedded(corpus: Path, index: str, exact_index: str, root: Path) -> 
     if exact_index != index:
         exact = Searcher(EmbeddedSearch(root, exact_index), encoder)
         pairs = [({h.doc_id for h in exact.search(SearchRequest(t, mode="dense")).hits},
-                  {h.doc_id for h in Searcher(search, encoder).search(SearchRequest(t, mode="dense")).hits}) for t in texts]
+                  {h.doc_id for h in searcher.search(SearchRequest(t, mode="dense")).hits}) for t in texts]
         row["dense_recall_at_10"] = {"exact": statistics.mean(len(a & b) / max(1, len(a)) for a, b in pairs)}
     else:
         row["dense_recall_at_10"] = {"exact": 1.0}
@@ -221,8 +222,8 @@ def scan_costs(work: Path, sizes: list[int], dimensions: list[int]) -> list[dict
                     writer = VectorWriter(folder, size, dimension, compression, cosine=True)
                     for start in range(0, size, 10_000):
                         block = rng.normal(size=(min(10_000, size - start), dimension)).astype(np.float32)
-                        for offset, vector in enumerate(block):
-                            writer.add(start + offset, vector)
+                        for vector in block:
+                            writer.add(vector)
                     writer.finish()
                 matrix = VectorMatrix(folder, cosine=True)
                 queries = rng.normal(size=(23, dimension)).astype(np.float32)

@@ -3,6 +3,7 @@ order (SQLite's byte order, which is numpy's), so an id's row is a binary search
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from itertools import islice
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import overload
 
 import numpy as np
+
+from hybrid.backends.embedded.npy import NpyFile
 
 IDS = "ids.npy"
 LEGACY_IDS = "ids.json"  # indices built before the column was memory-mapped
@@ -31,17 +34,13 @@ class IdWriter:
 
     def finish(self) -> None:
         self._text.close()
-        path = self.folder / f"{IDS}.tmp"
-        created = np.lib.format.open_memmap(path, mode="w+", dtype=f"S{self._width}", shape=(self.count,))
-        header, dtype = created.offset, created.dtype
-        del created
+        column = NpyFile.create(self.folder / f"{IDS}.tmp", f"S{self._width}", (self.count,))
         with (self.folder / f"{IDS}.txt").open(encoding="utf-8") as lines:
             row = 0
             while block := [json.loads(line).encode("utf-8") for line in islice(lines, 65_536)]:
-                np.memmap(path, dtype=dtype, mode="r+", offset=header + row * dtype.itemsize,
-                          shape=(len(block),))[:] = block  # one block mapped at a time
+                column.rows(row, len(block), "r+")[:] = block
                 row += len(block)
-        (self.folder / f"{IDS}.tmp").replace(self.folder / IDS)
+        column.path.replace(self.folder / IDS)
         (self.folder / f"{IDS}.txt").unlink()
         (self.folder / LEGACY_IDS).unlink(missing_ok=True)
 
@@ -54,7 +53,11 @@ class IdColumn(Sequence[str]):
             self._column = np.load(folder / IDS, mmap_mode="r")
         else:
             self._legacy = json.loads((folder / LEGACY_IDS).read_text())
-            self._positions = {doc_id: row for row, doc_id in enumerate(self._legacy)}
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        """A legacy column's id → row (built on the first lookup, as facets need it)."""
+        return {doc_id: row for row, doc_id in enumerate(self._legacy or [])}
 
     @staticmethod
     def exists(folder: Path) -> bool:

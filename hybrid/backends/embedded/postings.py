@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid.analysis import analyze
+from hybrid.backends.embedded.npy import NpyFile
 
 PARAMETERS = "postings.json"
 MERGE_SLICE = 250_000  # postings scattered per step of the merge
@@ -89,11 +90,8 @@ class PostingsWriter:
         indptr = np.zeros(vocabulary + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         total = int(indptr[-1])
-        headers = {}
-        for name, dtype in (("rows", np.int32), ("weights", np.float32)):
-            created = np.lib.format.open_memmap(self.folder / f"{name}.npy", mode="w+", dtype=dtype, shape=(total,))
-            headers[name] = created.offset
-            del created
+        rows_file = NpyFile.create(self.folder / "rows.npy", np.int32, (total,))
+        weights_file = NpyFile.create(self.folder / "weights.npy", np.float32, (total,))
         average = float(lengths.mean()) if docs else 1.0
         term_idf = idf(df.astype(np.float64), docs, self.scoring) * (self.k1 + 1)
         norm = self.k1 * (1 - self.b + self.b * lengths.astype(np.float64) / max(average, 1e-9))
@@ -103,8 +101,7 @@ class PostingsWriter:
                 terms, run_rows, tfs = part["terms"], part["rows"], part["tfs"]
             first = np.searchsorted(terms, terms, side="left")  # each posting's rank within its term
             # Mapped for this run only: unmapping drops the touched pages from this process.
-            rows = np.memmap(self.folder / "rows.npy", np.int32, "r+", offset=headers["rows"], shape=(total,))
-            weights = np.memmap(self.folder / "weights.npy", np.float32, "r+", offset=headers["weights"], shape=(total,))
+            rows, weights = rows_file.rows(0, total, "r+"), weights_file.rows(0, total, "r+")
             for start in range(0, len(terms), MERGE_SLICE):  # bounded temporaries
                 part_terms = terms[start : start + MERGE_SLICE]
                 part_rows = run_rows[start : start + MERGE_SLICE]
@@ -134,19 +131,11 @@ class PostingsBM25:
         self.scoring = saved["scoring"]
         self.vocab: dict[str, int] = json.loads((folder / "vocab.json").read_text())
         self._indptr = np.load(folder / "indptr.npy")  # 8 bytes per term
-        self._files: dict[str, tuple[Path, int, np.dtype]] = {}
-        for name in ("rows", "weights"):
-            header = np.load(folder / f"{name}.npy", mmap_mode="r")
-            self._files[name] = (folder / f"{name}.npy", header.offset, header.dtype)
-            del header
+        self._rows, self._weights = NpyFile.open(folder / "rows.npy"), NpyFile.open(folder / "weights.npy")
 
     @staticmethod
     def exists(folder: Path) -> bool:
         return (folder / PARAMETERS).is_file()
-
-    def _slice(self, name: str, start: int, end: int) -> np.memmap:
-        path, header, dtype = self._files[name]
-        return np.memmap(path, dtype=dtype, mode="r", offset=header + start * dtype.itemsize, shape=(end - start,))
 
     def scores(self, query: str) -> np.ndarray:
         return self.scores_for_tokens(analyze(query))
@@ -160,5 +149,6 @@ class PostingsBM25:
                 continue
             start, end = int(self._indptr[term]), int(self._indptr[term + 1])
             if end > start:
-                out[self._slice("rows", start, end)] += self._slice("weights", start, end)  # a term's rows are distinct
+                # A term's rows are distinct, so fancy-index addition adds each weight once.
+                out[self._rows.rows(start, end - start)] += self._weights.rows(start, end - start)
         return out

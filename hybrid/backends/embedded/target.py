@@ -41,7 +41,7 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
         if row >= count:
             raise BackendError(f"{generation.folder} changed while its search files were built; finish again")
         ids.add(doc_id)
-        vectors.add(row, np.frombuffer(blob, dtype=np.float32))
+        vectors.add(np.frombuffer(blob, dtype=np.float32))
         for field, value in field_values(meta.lexical, title, text).items():
             postings[field].add(value)
     for writer in postings.values():

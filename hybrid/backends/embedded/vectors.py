@@ -14,16 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid.backends.embedded.npy import NpyFile
+
 VECTORS = "vectors.npy"
 SCALES = "vector-scales.npy"
 NORMS = "vector-norms.npy"
 BLOCK_ROWS = 16_384  # rows scored per step: about 25 MB of float32 at 384 dimensions
 STORAGE = {"none": np.float32, "fp16": np.float16, "int8": np.int8}
-
-
-def _block(path: Path, header: int, dtype: np.dtype, dimension: int, start: int, rows: int, mode: str) -> np.memmap:
-    return np.memmap(path, dtype=dtype, mode=mode, offset=header + start * dimension * dtype.itemsize,
-                     shape=(rows, dimension))
 
 
 class VectorWriter:
@@ -32,31 +29,28 @@ class VectorWriter:
     def __init__(self, folder: Path, count: int, dimension: int, compression: str, *, cosine: bool) -> None:
         self.folder = folder
         self.compression = compression
-        self._path = folder / f"{VECTORS}.tmp"
-        created = np.lib.format.open_memmap(self._path, mode="w+", dtype=STORAGE[compression], shape=(count, dimension))
-        self._header, self._dtype, self._count, self._dimension = created.offset, created.dtype, count, dimension
-        del created
+        self._matrix = NpyFile.create(folder / f"{VECTORS}.tmp", STORAGE[compression], (count, dimension))
         self._pending: list[np.ndarray] = []
         self._next = 0  # first row not yet written
         self._scales = np.ones(count, dtype=np.float32) if compression == "int8" else None
         self._norms = np.ones(count, dtype=np.float32) if cosine else None
 
-    def add(self, row: int, vector: np.ndarray) -> None:
-        if row != self._next + len(self._pending):
-            raise ValueError(f"vector rows are written in order: expected {self._next + len(self._pending)}, got {row}")
+    def add(self, vector: np.ndarray) -> None:
+        """The next row."""
+        row = self._next + len(self._pending)
         if self._norms is not None:
             self._norms[row] = float(np.linalg.norm(vector))
         if self._scales is not None:
             scale = float(np.abs(vector).max()) / 127 or 1.0
             self._scales[row] = scale
             vector = np.rint(vector / scale)
-        self._pending.append(np.asarray(vector, dtype=self._dtype))
+        self._pending.append(np.asarray(vector, dtype=self._matrix.dtype))
         if len(self._pending) >= BLOCK_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
-            block = _block(self._path, self._header, self._dtype, self._dimension, self._next, len(self._pending), "r+")
+            block = self._matrix.rows(self._next, len(self._pending), "r+")
             block[:] = np.stack(self._pending)
             block.flush()
             del block
@@ -65,41 +59,38 @@ class VectorWriter:
 
     def finish(self) -> None:
         self._flush()
-        if self._next != self._count:
-            raise ValueError(f"{self._next} vectors written, {self._count} expected")
+        if self._next != len(self._matrix):
+            raise ValueError(f"{self._next} vectors written, {len(self._matrix)} expected")
         for name, column in ((SCALES, self._scales), (NORMS, self._norms)):
             if column is not None:
                 np.save(self.folder / name, column)
             else:
                 (self.folder / name).unlink(missing_ok=True)
-        (self.folder / f"{VECTORS}.tmp").replace(self.folder / VECTORS)
+        self._matrix.path.replace(self.folder / VECTORS)
 
 
 class VectorMatrix:
     """Raw similarity (dot, or cosine when the index's similarity is cosine) of a query with every row."""
 
     def __init__(self, folder: Path, *, cosine: bool) -> None:
-        self._path = folder / VECTORS
-        header = np.load(self._path, mmap_mode="r")
-        self._header, self._dtype, (self._count, self._dimension) = header.offset, header.dtype, header.shape
-        del header
+        self._matrix = NpyFile.open(folder / VECTORS)
         self._scales = np.load(folder / SCALES) if (folder / SCALES).is_file() else None
         self._norms = np.load(folder / NORMS) if (folder / NORMS).is_file() else None
         self._cosine = cosine
 
     @property
     def storage(self) -> str:
-        return {np.dtype(v): k for k, v in STORAGE.items()}[self._dtype]
+        return {np.dtype(v): k for k, v in STORAGE.items()}[self._matrix.dtype]
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._matrix)
 
     def similarity(self, query: np.ndarray) -> np.ndarray:
         query = np.asarray(query, dtype=np.float32)
-        out = np.empty(self._count, dtype=np.float64)
-        for start in range(0, self._count, BLOCK_ROWS):
-            size = min(BLOCK_ROWS, self._count - start)
-            block = _block(self._path, self._header, self._dtype, self._dimension, start, size, "r")
+        out = np.empty(len(self), dtype=np.float64)
+        for start in range(0, len(self), BLOCK_ROWS):
+            size = min(BLOCK_ROWS, len(self) - start)
+            block = self._matrix.rows(start, size)
             raw = (block if block.dtype == np.float32 else block.astype(np.float32)) @ query
             if self._scales is not None:
                 raw = raw * self._scales[start : start + BLOCK_ROWS]

@@ -86,8 +86,8 @@ def test_vector_storage_scores_in_blocks_and_compression_stays_close(tmp_path: P
         folder = tmp_path / compression
         folder.mkdir()
         writer = VectorWriter(folder, len(matrix), 24, compression, cosine=cosine)
-        for row, vector in enumerate(matrix):
-            writer.add(row, vector)
+        for vector in matrix:
+            writer.add(vector)
         writer.finish()
         stored = VectorMatrix(folder, cosine=cosine)
         assert stored.storage == compression and len(stored) == 101
