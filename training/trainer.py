@@ -262,8 +262,6 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     seconds = time.perf_counter() - started
 
     encoder.module.eval()
-    if trainer.is_world_process_zero():  # launched data-parallel, every process holds the same weights
-        write_encoder(encoder, final_spec, output)
     state = trainer.state
     evals = [(r["step"], r["eval_ndcg@10"]) for r in state.log_history if "eval_ndcg@10" in r]
     base_ndcg = next((v for s, v in evals if s == 0), None)
@@ -285,8 +283,9 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
         processes=trainer.args.world_size,
         encoder=encoder,
     )
-    if not trainer.is_world_process_zero():
+    if not trainer.is_world_process_zero():  # launched data-parallel: every process holds the same weights
         return report
+    write_encoder(encoder, final_spec, output)
     (output / REPORT_FILE).write_text(json.dumps({
         "base_model": base.model_id, "examples": len(examples), "config": dataclasses.asdict(config),
         "mixed_precision": mixed, "lora": lora, **report.summary(),

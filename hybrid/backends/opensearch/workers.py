@@ -98,12 +98,15 @@ class WorkerLoad:
                     f"within {wait_s:g} s; rerun that worker")
             time.sleep(1.0)
 
+    def _done_ids(self) -> list[str]:
+        """Worker I's "share written" document is the I-th."""
+        return [f"{self.alias}/done/{i}" for i in range(1, self.share.workers + 1)]
+
     def done(self) -> tuple[int, ...]:
         """Record this worker's share as written; the workers whose shares are not."""
         self.client.index(index=COORDINATION_INDEX, id=f"{self.alias}/done/{self.share.worker}", refresh="true",
                           body={"worker": self.share.worker})
-        ids = [f"{self.alias}/done/{i}" for i in range(1, self.share.workers + 1)]
-        found = self.client.mget(index=COORDINATION_INDEX, body={"ids": ids})["docs"]
+        found = self.client.mget(index=COORDINATION_INDEX, body={"ids": self._done_ids()})["docs"]
         return tuple(i for i, doc in enumerate(found, start=1) if not doc.get("found"))
 
     def claim_finish(self) -> bool:
@@ -114,6 +117,5 @@ class WorkerLoad:
         return holder is not None and holder.get("worker") == self.share.worker
 
     def clear(self) -> None:
-        ids = [self.alias, f"{self.alias}/finish", *(f"{self.alias}/done/{i}" for i in range(1, self.share.workers + 1))]
-        for doc_id in ids:
+        for doc_id in [self.alias, f"{self.alias}/finish", *self._done_ids()]:
             self.client.delete(index=COORDINATION_INDEX, id=doc_id, ignore=[404], refresh="true")
