@@ -7,7 +7,7 @@ process's anonymous RSS (embedded: its vectors and postings are memory-mapped fi
 cache holds, not the process), search p50/p95 of whole
 searches (bm25, dense, hybrid; page of 10, windows 100, query encoding included), dense recall@10 against
 exact search (OpenSearch: HNSW at several ``ef_search`` values against the k-NN plugin's exact scoring
-script; embedded: compressed vectors against the float32 index of the same corpus), and BM25 recall@10 of
+script over the same index's raw vectors; embedded: compressed vectors against the float32 index of the same corpus), and BM25 recall@10 of
 the planted queries (whether what was ingested is findable).
 
 The encoder is ``bench/standin.py``'s 1-layer random GPT-NeoX (64-d vectors): it measures the engine, not a
@@ -276,7 +276,10 @@ def run(args: argparse.Namespace) -> None:
             row: dict[str, object] = {"backend": backend, "docs": size, "vectors": variant, "model": model}
             row.update(_ingest(corpus, index, standin if model == "standin" else model, variant, env))
             where = str(url) if backend == "opensearch" else str(args.work / "embedded")
-            row.update(_measure_in_child(args, backend, corpus, index, _index(size, "none", model), where))
+            # OpenSearch's exact reference is the index itself: Lucene keeps each segment's raw float32
+            # vectors beside the quantised copy, and the scoring script reads the raw ones.
+            exact_index = index if backend == "opensearch" else _index(size, "none", model)
+            row.update(_measure_in_child(args, backend, corpus, index, exact_index, where))
             print(json.dumps(row), file=sys.stderr, flush=True)
             with (args.work / "rows.jsonl").open("a") as rows:
                 rows.write(json.dumps(row) + "\n")
