@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import statistics
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from pathlib import Path
 from hybrid.beir import Qrels, load_qrels, load_queries
 from hybrid.metrics import DEFAULT_MEASURES, evaluate
 from hybrid.progress import progress
+from hybrid.recipes import passage_text
+from hybrid.rerank.stage import reranked
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.pipeline import rank_hits, reliability_of, side_queries
 from hybrid.retrieval.request import MODES, BadRequestError, FusionConfig, Mode
@@ -76,18 +80,65 @@ def mode_run(lists: SideLists, mode: Mode, fusion: FusionConfig, depth: int = EV
 
 
 @dataclass(frozen=True)
+class RerankRun:
+    """A mode's run with its top ``depth`` hits reordered by the searcher's cross-encoder, and what the
+    rerank stage cost per query (fetching the window's documents and scoring them)."""
+
+    run: dict[str, dict[str, float]]
+    depth: int
+    reranker: str
+    ms_per_query: dict[str, float]  # p50, p95, mean
+
+
+def rerank_run(searcher: Searcher, lists: SideLists, queries: dict[str, str], mode: Mode, fusion: FusionConfig,
+               depth: int, show_progress: bool = False) -> RerankRun:
+    """What `hybrid search --rerank depth` ranks for each query, cut at ``EVAL_DEPTH``."""
+    from hybrid.retrieval.searcher import NO_RERANKER, reranker_label
+
+    if searcher.reranker is None:
+        raise BadRequestError(NO_RERANKER)
+    out: dict[str, dict[str, float]] = {}
+    took = []
+    bar = progress(len(lists.lists), "rerank", "query", enabled=show_progress)
+    try:
+        for qid, sides in lists.lists.items():
+            ranked = rank_hits(mode, sides, fusion, lists.reliability)[:EVAL_DEPTH]
+            started = time.perf_counter()
+            stored, _ = searcher.backend.fetch_page([h.doc_id for h in ranked[:depth]], None)
+            ids = [h.doc_id for h in ranked[:depth] if h.doc_id in stored]
+            scores = searcher.reranker.score(queries[qid], [passage_text(stored[i].title, stored[i].text) for i in ids])
+            took.append((time.perf_counter() - started) * 1000)
+            ranked = reranked(ranked, dict(zip(ids, map(float, scores))), min(depth, len(ranked)))
+            out[qid] = {hit.doc_id: float(EVAL_DEPTH - hit.rank + 1) for hit in ranked}
+            bar.update(1)
+    finally:
+        bar.close()
+    cost = {"p50": statistics.median(took), "p95": _percentile(took, 95), "mean": statistics.fmean(took)} if took else {}
+    return RerankRun(out, depth, reranker_label(searcher.reranker), cost)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@dataclass(frozen=True)
 class EvalResult:
     split: str
     queries: int
-    metrics: dict[str, dict[str, float]]  # mode -> measure -> value
+    metrics: dict[str, dict[str, float]]  # mode (and "<mode>+rerank") -> measure -> value
     fusion: FusionConfig
+    rerank: RerankRun | None = None
 
 
 def evaluate_modes(lists: SideLists, qrels: Qrels, fusion: FusionConfig, split: str,
-                   measures: Iterable[str] = DEFAULT_MEASURES) -> EvalResult:
+                   measures: Iterable[str] = DEFAULT_MEASURES, rerank: RerankRun | None = None) -> EvalResult:
+    """Every mode's metrics, and the reranked hybrid run's as ``hybrid+rerank`` when there is one."""
     measures = list(measures)
     metrics = {mode: evaluate(mode_run(lists, mode, fusion), qrels, measures) for mode in MODES}
-    return EvalResult(split, len(qrels), metrics, fusion)
+    if rerank is not None:
+        metrics["hybrid+rerank"] = evaluate(rerank.run, qrels, measures)
+    return EvalResult(split, len(qrels), metrics, fusion, rerank)
 
 
 def sweep_grid() -> list[FusionConfig]:
@@ -119,6 +170,9 @@ def load_split(dataset: Path, split: str) -> tuple[dict[str, str], Qrels]:
 def result_json(result: EvalResult, best: list[tuple[FusionConfig, float]] | None) -> dict[str, object]:
     data: dict[str, object] = {"split": result.split, "queries": result.queries, "metrics": result.metrics,
                                "fusion": asdict(result.fusion)}
+    if result.rerank is not None:
+        data["rerank"] = {"depth": result.rerank.depth, "reranker": result.rerank.reranker,
+                          "ms_per_query": result.rerank.ms_per_query}
     if best is not None:
         data["sweep"] = [{"fusion": asdict(cfg), "nDCG@10": value} for cfg, value in best[:10]]
     return data

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Encoder arithmetic for ingest, search, eval, mining and the proxy: "auto" picks by hardware (the GPU's
     # half dtype; bf16 autocast on CPUs with native bf16; ONNX Runtime on other CPUs), or fp32 / bf16 / int8.
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    # The rerank stage: a cross-encoder (hub name or folder, e.g. one `hybrid train --cross-encoder` wrote)
+    # and how many top hits it rescores by default (0: no rerank stage unless a search asks for one).
+    reranker: str | None = None
+    rerank: int = 0
     embedded_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("hybrid")) / "indices")
 
     # The OpenSearch cluster; None means the embedded backend. Several nodes: comma-separated URLs

@@ -94,8 +94,32 @@ def fusion_for(args: argparse.Namespace, meta: IndexMeta) -> FusionConfig:
     return request.settle_fusion(None, fusion_changes(args), meta.default_fusion)
 
 
-def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: bool) -> Searcher:
-    """A searcher over an opened index; its encoder is the index's own (``--model`` overrides)."""
+def add_rerank_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("rerank stage (a cross-encoder rescoring the top of the fused list)")
+    group.add_argument("--rerank", type=int, metavar="N",
+                       help=f"{params.RERANK.help} (default: settings 'rerank', else 0; {params.RERANK.range})")
+    group.add_argument("--reranker", metavar="MODEL",
+                       help="cross-encoder: a folder (`hybrid train --cross-encoder`) or hub name "
+                            "(default: settings 'reranker')")
+
+
+def rerank_of(args: argparse.Namespace, settings: Settings) -> int:
+    """The rerank window a command runs with: the flag, else the setting."""
+    return settings.rerank if args.rerank is None else args.rerank
+
+
+def reranker_for(settings: Settings, rerank: int):  # type: ignore[no-untyped-def]
+    """The configured cross-encoder when a rerank window is asked for, else None (nothing loads)."""
+    if rerank <= 0 or not settings.reranker:
+        return None
+    from hybrid.rerank.cross_encoder import load_reranker
+
+    return load_reranker(settings.reranker, device=settings.device)
+
+
+def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: bool, rerank: int = 0) -> Searcher:
+    """A searcher over an opened index; its encoder is the index's own (``--model`` overrides), its
+    cross-encoder the configured one when ``rerank`` asks for a rerank stage."""
     from hybrid.retrieval import Searcher
 
     meta = search.index_meta()
@@ -107,4 +131,4 @@ def searcher_for(search: SearchBackend, settings: Settings, *, with_encoder: boo
 
         encoder = encoder_for_index(meta, explicit=settings.model, device=settings.device,
                                     precision=settings.precision)
-    return Searcher(search, encoder)
+    return Searcher(search, encoder, reranker_for(settings, rerank))

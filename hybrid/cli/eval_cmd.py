@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", type=Path, help="JSON results (default eval-<index>-<split>.json)")
     p.add_argument("--chart", type=Path, help="PNG chart (default eval-<index>-<split>.png)")
     common.add_fusion_flags(p)
+    common.add_rerank_flags(p)
     common.add_connection_flags(p)
     p.set_defaults(handler=run)
 
@@ -52,13 +53,15 @@ def run(args: argparse.Namespace) -> int:
         collect_lists,
         evaluate_modes,
         load_split,
+        rerank_run,
         result_json,
         retrieval_windows,
         sweep,
         write_chart,
     )
 
-    settings = common.settings_from(args, index=args.index, model=args.model)
+    settings = common.settings_from(args, index=args.index, model=args.model, reranker=args.reranker)
+    rerank = common.rerank_of(args, settings)
     dataset = data_path(args.dataset)
     queries, qrels = load_split(dataset, args.split)
     backend = common.backend_from(settings)
@@ -67,12 +70,13 @@ def run(args: argparse.Namespace) -> int:
             return code
         search = backend.search(settings.index)
         fusion = common.fusion_for(args, search.index_meta())
-        searcher = common.searcher_for(search, settings, with_encoder=True)
+        searcher = common.searcher_for(search, settings, with_encoder=True, rerank=rerank)
         print(f"evaluating '{settings.index}' on {backend.description}: {len(queries)} {args.split} queries",
               file=sys.stderr)
         lists = collect_lists(searcher, queries, instruction=args.instruction,
                               windows=retrieval_windows(fusion, sweep=args.sweep), show_progress=on_terminal(), desc="eval")
-        result = evaluate_modes(lists, qrels, fusion, args.split)
+        reranked = rerank_run(searcher, lists, queries, "hybrid", fusion, rerank, on_terminal()) if rerank else None
+        result = evaluate_modes(lists, qrels, fusion, args.split, rerank=reranked)
         best = sweep(lists, qrels) if args.sweep else None
         where = backend.description
     finally:
@@ -84,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(data, indent=1))
     write_chart(result, chart, f"{dataset.name} {args.split} ({len(queries)} queries), index {settings.index}")
     measures = list(next(iter(result.metrics.values())))
-    print(f"{'mode':8}" + "".join(f"{m:>10}" for m in measures))
+    print(f"{'mode':14}" + "".join(f"{m:>10}" for m in measures))
     for mode, values in result.metrics.items():
-        print(f"{mode:8}" + "".join(f"{values[m]:10.4f}" for m in measures))
+        print(f"{mode:14}" + "".join(f"{values[m]:10.4f}" for m in measures))
+    if result.rerank is not None:
+        cost = result.rerank.ms_per_query
+        print(f"rerank: top {result.rerank.depth} by {result.rerank.reranker}, {cost['p50']:.0f} ms per query "
+              f"(p50; p95 {cost['p95']:.0f}) to fetch and score")
     if best:
         cfg, value = best[0]
         print(f"best fusion on {args.split}: {cfg.method} k={cfg.rank_constant:g} window={cfg.bm25_window} "

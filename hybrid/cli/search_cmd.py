@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--explain", action="store_true", help="show each hit's BM25 and dense ranks and scores")
     p.add_argument("--json", action="store_true", help="JSON output for scripts")
     common.add_fusion_flags(p)
+    common.add_rerank_flags(p)
     common.add_connection_flags(p)
     p.set_defaults(handler=run)
 
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from hybrid.retrieval import SearchRequest, merge_ranges, parse_filter, plan_search
 
-    settings = common.settings_from(args, index=args.index, model=args.model)
+    settings = common.settings_from(args, index=args.index, model=args.model, reranker=args.reranker)
     backend = common.backend_from(settings)
     try:
         search = backend.search(settings.index)
@@ -51,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
             filters=merge_ranges([parse_filter(f, meta.metadata_fields) for f in args.filter]),
             instruction=args.instruction, explain=args.explain, fusion_changes=common.fusion_changes(args),
             facets=tuple(name.strip() for name in args.facets.split(",") if name.strip()), highlight=args.highlight,
-            ef_search=args.ef_search,
+            ef_search=args.ef_search, rerank=common.rerank_of(args, settings),
         )
         plan = plan_search(request, meta)  # a bad request fails before a model loads
-        response = common.searcher_for(search, settings, with_encoder=plan.needs_vector).search(request)
+        searcher = common.searcher_for(search, settings, with_encoder=plan.needs_vector, rerank=request.rerank)
+        response = searcher.search(request)
     finally:
         backend.close()
     for warning in response.warnings:
@@ -76,6 +78,7 @@ def response_json(response) -> dict[str, object]:  # type: ignore[no-untyped-def
         "facets": None if response.facets is None else {
             field: [{"value": value, "count": count} for value, count in counts] for field, counts in response.facets.items()},
         "warnings": list(response.warnings),
+        "reranker": response.reranker,
     }
 
 
@@ -106,11 +109,16 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
         f = response.fusion
         print(f"fusion: {f.method}, weights bm25 {f.bm25_weight:.3g} / dense {f.dense_weight:.3g}; "
               "norm = each side's value before its weight")
+    reranked = explain and response.reranker is not None
+    if reranked:
+        print(f"rerank: {response.reranker}; score = fused score, rerank = the cross-encoder's")
     header = f"{'#':>4}  {'id':<12} {'score':>8}  {'found by':<10}"
     if explain:
         header += f" {'bm25 rank':>9} {'bm25':>8} {'dense rank':>10} {'dense':>7}"
     if fused:
         header += f" {'bm25 norm':>9} {'dense norm':>10}"
+    if reranked:
+        header += f" {'rerank':>8}"
     print(header + "  title")
     for hit in response.hits:
         line = f"{hit.rank:>4}  {hit.doc_id[:12]:<12} {_fmt(hit.score):>8}  {'+'.join(hit.found_by):<10}"
@@ -119,6 +127,8 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
                      f"{hit.dense_rank or '-':>10} {_fmt(hit.dense_score, 3):>7}")
         if fused:
             line += f" {_fmt(hit.bm25_norm, 3):>9} {_fmt(hit.dense_norm, 3):>10}"
+        if reranked:
+            line += f" {_fmt(hit.rerank_score, 3):>8}"
         title = hit.title or hit.text
         if hit.highlight is None:
             print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")

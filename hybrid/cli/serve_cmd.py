@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hybrid.cli.common import add_connection_flags, settings_from
+from hybrid.cli.common import add_connection_flags, add_rerank_flags, settings_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--batch-wait-ms", type=float, help="extra wait for more queries per batch (default 0: continuous batching)")
     p.add_argument("--cors-origin", action="append", dest="cors", help="allowed CORS origin; repeatable")
     p.add_argument("--log-level", default="info")
+    add_rerank_flags(p)
     add_connection_flags(p)
     p.set_defaults(handler=run)
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(
         args, proxy_host=args.host, proxy_port=args.port, index=args.index, model=args.model,
         proxy_batching=False if args.no_batching else None, proxy_batch_wait_ms=args.batch_wait_ms,
-        proxy_cors_origins=args.cors,
+        proxy_cors_origins=args.cors, reranker=args.reranker, rerank=args.rerank,
     )
     # API keys come from HYBRID_PROXY_API_KEYS (a JSON list) or the config file, never from argv.
     # The proxy's JSON access log (one line per request, with its request id) replaces uvicorn's.

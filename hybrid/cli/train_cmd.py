@@ -17,17 +17,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "The output folder loads as --model anywhere.")
     p.add_argument("data", type=Path, nargs="+", help="training JSONL file(s); tasks may be mixed")
     p.add_argument("--model", help="encoder to start from (default: settings 'model', else minilm)")
+    p.add_argument("--cross-encoder", action="store_true",
+                   help="train a cross-encoder reranker instead (for --rerank / --reranker): --model is its "
+                        "encoder-only base, each query is ranked against its positive and --group-size - 1 "
+                        "mined negatives")
+    p.add_argument("--group-size", type=int, default=8,
+                   help="cross-encoder: passages per query and step, one positive and the rest negatives (default 8)")
     p.add_argument("--out", type=Path, required=True, help="output folder (e.g. runs/scifact-minilm)")
     p.add_argument("--dev", help=f"BEIR folder for dev evaluation during training; '{SAMPLE_NAME}'")
     p.add_argument("--dev-split", default="dev", help="qrels split of --dev (default dev)")
     p.add_argument("--dev-instruction", help="task instruction for the dev queries (e.g. scifact)")
     p.add_argument("--dev-distractors", type=int,
                    help="evaluate over the judged documents plus this many others instead of the whole corpus")
-    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--epochs", type=float, help="passes over the data (default 3; cross-encoder 2)")
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps (overrides epochs)")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (in-batch negatives; default 32)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="examples per step (in-batch negatives; default 32; cross-encoder: queries per step, default 8)")
     p.add_argument("--grad-accum", type=positive_int, default=1, help="gradient accumulation steps (default 1)")
-    p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3; "
+                                             "cross-encoder 3e-5)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
     lora = p.add_mutually_exclusive_group()
@@ -49,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cross_encoder:
+        return run_cross_encoder(args)
     from hybrid.recipes import DEFAULT_MODEL
     from hybrid.settings import load_settings
     from hybrid.training.dev_eval import DevSet
@@ -58,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(Path(args.config) if args.config else None, model=args.model, device=args.device)
     model = settings.model or DEFAULT_MODEL
     config = TrainConfig(
-        epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, grad_accum=args.grad_accum,
-        learning_rate=args.lr, temperature=args.temperature, hard_negatives=args.hard_negatives, lora=args.lora,
-        lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
+        **_given(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr),
+        max_steps=args.max_steps, grad_accum=args.grad_accum, temperature=args.temperature,
+        hard_negatives=args.hard_negatives, lora=args.lora, lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
         max_length=args.max_length, eval_every=args.eval_every, patience=args.patience or None, seed=args.seed,
     )
     examples = read_examples(args.data)
@@ -81,3 +91,35 @@ def run(args: argparse.Namespace) -> int:
           f"on {report.device}{dev_line}{'; stopped early' if report.stopped_early else ''}")
     print(f"wrote {report.output} — use it with --model {report.output}")
     return 0
+
+
+def run_cross_encoder(args: argparse.Namespace) -> int:
+    from hybrid.recipes import DEFAULT_MODEL
+    from hybrid.settings import load_settings
+    from hybrid.training.examples import read_examples
+    from hybrid.training.reranker import RerankerConfig, train_reranker
+
+    if args.dev or args.resume:
+        print("error: --dev and --resume are for the dense encoder; measure a cross-encoder with "
+              "`hybrid eval --rerank N --reranker OUT`", file=sys.stderr)
+        return 2
+    settings = load_settings(Path(args.config) if args.config else None, model=args.model, device=args.device)
+    model = settings.model or DEFAULT_MODEL
+    config = RerankerConfig(
+        **_given(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length),
+        max_steps=args.max_steps, group_size=args.group_size, precision=args.precision, seed=args.seed)
+    examples = read_examples(args.data)
+    print(f"training a cross-encoder from {model} on {len(examples)} queries (groups of {config.group_size})",
+          file=sys.stderr)
+    report = train_reranker(model, examples, args.out, config, device=settings.device, overwrite=args.overwrite,
+                            progress=on_terminal())
+    loss = f", final loss {report.final_loss:.3f}" if report.final_loss is not None else ""
+    print(f"trained {report.steps} steps in {report.seconds:.0f} s ({report.pairs_per_second:.1f} pairs/s) "
+          f"on {report.device}{loss}")
+    print(f"wrote {report.output} — use it with --reranker {report.output} --rerank N")
+    return 0
+
+
+def _given(**values: object) -> dict[str, object]:
+    """The flags given (the rest take the trainer's own defaults, which differ between the two trainers)."""
+    return {k: v for k, v in values.items() if v is not None}

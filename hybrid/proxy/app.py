@@ -8,6 +8,7 @@ event loop) and closes everything at shutdown; routes live in ``routes.py``, the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -28,6 +29,7 @@ from hybrid.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from hybrid.encoders import Encoder
+    from hybrid.retrieval.searcher import Reranker
 
 
 async def _default_index_meta(state: ProxyState) -> IndexMeta | None:
@@ -39,14 +41,21 @@ async def _default_index_meta(state: ProxyState) -> IndexMeta | None:
         return None
 
 
-def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
-    """The proxy for ``settings`` (default: built from env/config now). ``encoder`` is used for every index."""
+def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None,
+               reranker: Reranker | None = None) -> FastAPI:
+    """The proxy for ``settings`` (default: built from env/config now). ``encoder`` is used for every index;
+    ``reranker`` (default: settings 'reranker', loaded at start) serves requests that ask for a rerank."""
     settings = settings or load_settings()
     metrics = ProxyMetrics()  # one registry per app: counts survive a lifespan restart, apps do not share
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ProxyState(settings, open_backend(settings), encoder, metrics)
+        cross_encoder = reranker
+        if cross_encoder is None and settings.reranker:
+            from hybrid.rerank.cross_encoder import load_reranker
+
+            cross_encoder = await asyncio.to_thread(load_reranker, settings.reranker, device=settings.device)
+        state = ProxyState(settings, open_backend(settings), encoder, cross_encoder, metrics)
         app.state.proxy = state
         try:
             # Ready means the default index's encoder is in memory: the first query does not wait for it.

@@ -15,7 +15,7 @@ from hybrid.index_meta import IndexMeta
 from hybrid.proxy.batching import QueryEmbedder
 from hybrid.proxy.observability import ProxyMetrics
 from hybrid.recipes import DEFAULT_MODEL, EncoderSpec, model_for_index
-from hybrid.retrieval.searcher import AsyncSearcher
+from hybrid.retrieval.searcher import AsyncSearcher, Reranker
 from hybrid.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class ProxyState:
     settings: Settings
     backend: Backend
     encoder: Encoder | None = None  # given: used for every index
+    reranker: Reranker | None = None  # the rerank stage's cross-encoder (settings 'reranker', loaded at start)
     metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     embedders: dict[str | EncoderSpec, QueryEmbedder] = field(default_factory=dict)
     searchers: dict[str, AsyncSearcher] = field(default_factory=dict)
@@ -42,7 +43,7 @@ class ProxyState:
     def searcher(self, index: str) -> AsyncSearcher:
         if index not in self.searchers:
             self.searchers[index] = AsyncSearcher(self.backend.async_search(index), self.embedding_for,
-                                                  observe=self.metrics.stage)
+                                                  observe=self.metrics.stage, reranker=self.reranker)
         return self.searchers[index]
 
     def forget(self, index: str) -> None:

@@ -40,7 +40,7 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], responses=
 async def search(body: SearchBody, state: State, index: IndexName = None) -> SearchResult:
     name = index or state.settings.index
     try:
-        response = await state.searcher(name).search(body.to_request())
+        response = await state.searcher(name).search(body.to_request(state.settings.rerank))
     except IndexNotFoundError:
         state.forget(name)
         raise
@@ -52,7 +52,7 @@ async def search(body: SearchBody, state: State, index: IndexName = None) -> Sea
                         facets=None if response.facets is None else {
                             field: [FacetBucket(value=v, count=n) for v, n in counts]
                             for field, counts in response.facets.items()},
-                        warnings=list(response.warnings) or None)
+                        warnings=list(response.warnings) or None, reranker=response.reranker)
 
 
 @v1.get("/documents/{doc_id}", response_model=DocumentBody, summary="one document by id")

@@ -77,8 +77,10 @@ class SearchBody(BaseModel):
                                   description=params.EF_SEARCH.help)
     facets: list[str] = Field(default_factory=list, max_length=MAX_FACETS,
                               description='metadata fields to count over the ranked list, e.g. ["year", "journal"]')
+    rerank: int | None = Field(None, ge=int(params.RERANK.low), le=int(params.RERANK.high),
+                               description=params.RERANK.help + " (default: the proxy's 'rerank' setting)")
 
-    def to_request(self) -> SearchRequest:
+    def to_request(self, default_rerank: int = 0) -> SearchRequest:
         filters: list[Filter] = []
         for name, value in self.filters.items():
             if isinstance(value, RangeBody):
@@ -88,7 +90,8 @@ class SearchBody(BaseModel):
                 filters.append(TermFilter(name, values))
         return SearchRequest(self.query, self.mode, self.k, self.from_, tuple(filters), self.instruction,
                              self.explain, fusion_changes=self.fusion.changes() if self.fusion else (),
-                             facets=tuple(self.facets), highlight=self.highlight, ef_search=self.ef_search)
+                             facets=tuple(self.facets), highlight=self.highlight, ef_search=self.ef_search,
+                             rerank=default_rerank if self.rerank is None else self.rerank)
 
 
 class SideScore(BaseModel):
@@ -119,6 +122,7 @@ class HitBody(BaseModel):
     found_by: list[str]
     bm25: SideScore | None = Field(None, description="with explain: the hit's BM25 rank and score, if BM25 found it")
     dense: SideScore | None = Field(None, description="with explain: the hit's dense rank and score, if found densely")
+    rerank: float | None = Field(None, description="with explain: the cross-encoder's score, inside the rerank window")
     metadata: dict[str, object] = Field(default_factory=dict)
     highlight: HighlightBody | None = Field(None, description="with highlight: where the query's words are")
 
@@ -137,6 +141,7 @@ class HitBody(BaseModel):
                 if hit.bm25_rank is not None else None,
                 "dense": SideScore(rank=hit.dense_rank, score=hit.dense_score, normalized=hit.dense_norm)
                 if hit.dense_rank is not None else None,
+                "rerank": hit.rerank_score,
             }
         return cls(id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet,
                    found_by=list(hit.found_by), metadata=dict(hit.metadata), highlight=marks, **sides)  # type: ignore[arg-type]
@@ -160,6 +165,7 @@ class SearchResult(BaseModel):
                           "keyword fields the most frequent values)")
     warnings: list[str] | None = Field(
         None, description="present when the results are partial: shards of the index that did not answer, and why")
+    reranker: str | None = Field(None, description="with a rerank stage: the cross-encoder (name and fingerprint)")
 
 
 class DocumentBody(BaseModel):

@@ -42,5 +42,10 @@ EF_SEARCH = Param(
     "HNSW candidates the dense side examines (OpenSearch; at least the dense window is used): higher finds "
     "more of the exact nearest neighbours, slower; default the engine's",
 )
+RERANK = Param(
+    0, 0, 1000,
+    "hits at the top of the ranked list a cross-encoder rescores (0: no rerank stage); pages inside this "
+    "window are cut from the reranked list, pages past it keep the fused order",
+)
 RANK_CONSTANT = Param(60, 0, 10_000, "RRF rank constant k in 1 / (k + rank)")
 WEIGHT = Param(1.0, 0, 100, "weight of a side's contribution to the fused score")

@@ -15,8 +15,9 @@ from functools import cached_property
 import numpy as np
 
 from hybrid.index_meta import IndexMeta
-from hybrid.recipes import check_fingerprint, resolve_instruction
+from hybrid.recipes import check_fingerprint, passage_text, resolve_instruction
 from hybrid.recipes.fingerprint import Fingerprint
+from hybrid.rerank.stage import rerank_depth, reranked
 from hybrid.retrieval.calibration import Calibration
 from hybrid.retrieval.facets import FacetCounts, FacetQuery
 from hybrid.retrieval.fusion import RankedList, fuse
@@ -79,6 +80,27 @@ class SearchPlan:
     def page_ids(self, ranked: Sequence[Hit]) -> list[str]:
         return [h.doc_id for h in page_of(ranked, self.request)]
 
+    def rerank_depth(self, ranked: Sequence[Hit]) -> int:
+        return rerank_depth(self.request.rerank, self.request.offset, len(ranked))
+
+    def fetch_ids(self, ranked: Sequence[Hit]) -> list[str]:
+        """The documents to fetch in one round trip: the rerank window's (the cross-encoder reads them)
+        and the page's positions below it (which reranking leaves where they are)."""
+        depth = self.rerank_depth(ranked)
+        if not depth:
+            return self.page_ids(ranked)
+        below = ranked[max(depth, self.request.offset) : self.request.page_end]
+        return list(dict.fromkeys([h.doc_id for h in ranked[:depth]] + [h.doc_id for h in below]))
+
+    def rerank_pairs(self, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> tuple[list[str], list[str]]:
+        """The window's documents the cross-encoder scores, as ids and passage texts (title and text as
+        they were embedded); a document no longer stored is not scored and ends the window."""
+        ids = [h.doc_id for h in ranked[: self.rerank_depth(ranked)] if h.doc_id in stored]
+        return ids, [passage_text(stored[i].title, stored[i].text) for i in ids]
+
+    def reranked(self, ranked: Sequence[Hit], ids: Sequence[str], scores: Sequence[float]) -> list[Hit]:
+        return reranked(ranked, dict(zip(ids, map(float, scores))), self.rerank_depth(ranked))
+
     def facet_query(self, ranked: Sequence[Hit]) -> FacetQuery | None:
         """What to count for the request's facets: its fields over the whole ranked list (None: no facets)."""
         if not self.request.facets:
@@ -96,7 +118,8 @@ class SearchPlan:
 
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
                 started: float, facets: FacetCounts | None = None,
-                closest: Mapping[str, int] | None = None, warnings: tuple[str, ...] = ()) -> SearchResponse:
+                closest: Mapping[str, int] | None = None, warnings: tuple[str, ...] = (),
+                reranker: str | None = None) -> SearchResponse:
         """The page, with its documents' bodies (and highlights, when asked: ``closest`` gives the snippet
         sentence of dense-only hits), timed from ``started`` (``time.perf_counter``)."""
         hits = with_documents(page_of(ranked, self.request), stored)
@@ -108,7 +131,7 @@ class SearchPlan:
         took = (time.perf_counter() - started) * 1000
         fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
         return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion,
-                              facets, warnings)
+                              facets, warnings, reranker if self.rerank_depth(ranked) else None)
 
 
 def plan_search(request: SearchRequest, meta: IndexMeta) -> SearchPlan:

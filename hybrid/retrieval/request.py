@@ -137,6 +137,7 @@ class SearchRequest:
     facets: tuple[str, ...] = ()  # metadata fields to count over the ranked list (``hybrid.retrieval.facets``)
     highlight: bool = False  # the query's words marked in title and snippet (``hybrid.retrieval.highlight``)
     ef_search: int | None = None  # the dense side's HNSW candidate list (None: the engine's default)
+    rerank: int = int(params.RERANK.default)  # top hits a cross-encoder rescores (``hybrid.rerank``); 0: none
 
     def resolved(self, default_fusion: Mapping[str, object] | None) -> SearchRequest:
         """This request with its fusion settled against the index's default."""
@@ -173,6 +174,8 @@ class SearchRequest:
             raise BadRequestError(f"from={self.offset} is out of range {params.OFFSET.range}")
         if self.ef_search is not None and not params.EF_SEARCH.contains(self.ef_search):
             raise BadRequestError(f"ef_search={self.ef_search} is out of range {params.EF_SEARCH.range}")
+        if not params.RERANK.contains(self.rerank):
+            raise BadRequestError(f"rerank={self.rerank} is out of range {params.RERANK.range}")
         problems = self.settled_fusion.problems()
         if problems:
             raise BadRequestError("; ".join(problems))

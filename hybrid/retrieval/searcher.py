@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -20,14 +21,31 @@ if TYPE_CHECKING:
     from hybrid.encoders import Encoder
 
 NO_ENCODER = "dense and hybrid modes need an encoder; none was loaded"
+NO_RERANKER = ("rerank needs a cross-encoder and none is configured: name one with --reranker "
+               "(or the 'reranker' setting, env HYBRID_RERANKER)")
+
+
+class Reranker(Protocol):
+    """What the rerank stage needs of a cross-encoder (``hybrid.rerank.cross_encoder.CrossEncoder``)."""
+
+    name: str
+    fingerprint: str
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray: ...
+
+
+def reranker_label(reranker: Reranker) -> str:
+    return f"{reranker.name} ({reranker.fingerprint})"
 
 
 class Searcher:
-    """Searches one index of a backend; ``encoder`` may be None for BM25-only use."""
+    """Searches one index of a backend; ``encoder`` may be None for BM25-only use, ``reranker`` None
+    when no search asks for a rerank stage."""
 
-    def __init__(self, backend: SearchBackend, encoder: Encoder | None) -> None:
+    def __init__(self, backend: SearchBackend, encoder: Encoder | None, reranker: Reranker | None = None) -> None:
         self.backend = backend
         self.encoder = encoder
+        self.reranker = reranker
 
     @property
     def index(self) -> str:
@@ -39,12 +57,18 @@ class Searcher:
         vector = self._query_vector(plan)
         lists = self.backend.retrieve(plan.queries(vector))
         ranked = plan.rank(lists)
-        stored, facets = self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
+        if plan.rerank_depth(ranked) and self.reranker is None:
+            raise BadRequestError(NO_RERANKER)
+        stored, facets = self.backend.fetch_page(plan.fetch_ids(ranked), plan.facet_query(ranked))
+        ids, passages = plan.rerank_pairs(ranked, stored)
+        if ids and self.reranker is not None:
+            ranked = plan.reranked(ranked, ids, self.reranker.score(plan.request.query, passages))
         closest = {}
         snippets = plan.dense_snippets(ranked, stored)
         if snippets is not None and vector is not None and self.encoder is not None:
             closest = snippets.closest(self.encoder.encode_passages(snippets.pieces, show_progress=False), vector)
-        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists))
+        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists),
+                            reranker_label(self.reranker) if self.reranker else None)
 
     def embed_queries(self, queries: list[str], instruction: str | None) -> np.ndarray:
         """Query embeddings in batches, after checking the encoder against the index's fingerprint."""
@@ -79,10 +103,11 @@ class AsyncSearcher:
 
     def __init__(self, backend: AsyncSearchBackend,
                  embedding_for: Callable[[IndexMeta], Awaitable[QueryEmbedding]],
-                 observe: Callable[[str, float], None] | None = None) -> None:
+                 observe: Callable[[str, float], None] | None = None, reranker: Reranker | None = None) -> None:
         self.backend = backend
         self.embedding_for = embedding_for
-        self.observe = observe  # told each stage's seconds: embed, retrieve, fusion, fetch, snippets
+        self.observe = observe  # told each stage's seconds: embed, retrieve, fusion, fetch, rerank, snippets
+        self.reranker = reranker
 
     @property
     def index(self) -> str:
@@ -99,15 +124,23 @@ class AsyncSearcher:
         lap = self._stage("retrieve", lap)
         ranked = plan.rank(lists)
         lap = self._stage("fusion", lap)
-        stored, facets = await self.backend.fetch_page(plan.page_ids(ranked), plan.facet_query(ranked))
+        if plan.rerank_depth(ranked) and self.reranker is None:
+            raise BadRequestError(NO_RERANKER)
+        stored, facets = await self.backend.fetch_page(plan.fetch_ids(ranked), plan.facet_query(ranked))
         lap = self._stage("fetch", lap)
+        ids, passages = plan.rerank_pairs(ranked, stored)
+        if ids and self.reranker is not None:  # the model runs off the event loop
+            scores = await asyncio.to_thread(self.reranker.score, plan.request.query, passages)
+            ranked = plan.reranked(ranked, ids, scores)
+            lap = self._stage("rerank", lap)
         closest = {}
         snippets = plan.dense_snippets(ranked, stored)
         if snippets is not None and vector is not None:
             embedding = await self.embedding_for(plan.meta)
             closest = snippets.closest(await embedding.embed_passages(snippets.pieces), vector)
             self._stage("snippets", lap)
-        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists))
+        return plan.respond(self.index, ranked, stored, started, facets, closest, shortfall_warnings(lists),
+                            reranker_label(self.reranker) if self.reranker else None)
 
     def _stage(self, name: str, since: float) -> float:
         now = time.perf_counter()

@@ -36,6 +36,7 @@ class Hit(NamedTuple):
     # Hybrid mode: each side's value after the fusion's normalisation, before its weight (None: not found).
     bm25_norm: float | None = None
     dense_norm: float | None = None
+    rerank_score: float | None = None  # the cross-encoder's score, for hits inside the rerank window
     title: str = ""
     text: str = ""
     metadata: Mapping[str, object] = MappingProxyType({})
@@ -67,6 +68,7 @@ class SearchResponse:
     fusion: AppliedFusion | None = None  # hybrid mode: how the two sides were combined for this query
     facets: FacetCounts | None = None  # counts over the ranked list, when the request named facet fields
     warnings: tuple[str, ...] = ()  # the results are partial: shards that did not answer, and why
+    reranker: str | None = None  # the cross-encoder that reordered the top of the list (name and fingerprint)
 
 
 @dataclass(frozen=True)

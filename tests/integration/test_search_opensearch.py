@@ -213,3 +213,41 @@ def test_facets_count_the_whole_ranked_list(searchers, backend: str, mode: str, 
     assert len(response.hits) == 5 and min(years) >= 2005
     assert response.facets == {"year": sorted(years.items()),
                                "journal": sorted(journals.items(), key=lambda item: (-item[1], item[0]))}
+
+
+def test_rerank_on_both_backends(searchers, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                 tmp_path: Path) -> None:
+    """A real (tiny) cross-encoder reorders the same window the same way on both backends; on OpenSearch
+    the window's bodies come in the page's one fetch (no extra round trip)."""
+    from hybrid.recipes import passage_text
+    from hybrid.rerank.cross_encoder import load_reranker
+    from tests.unit.encoders.tiny_models import save_tiny_cross_encoder
+
+    reranker = load_reranker(str(save_tiny_cross_encoder(tmp_path / "ce")), device="cpu")
+    pages = {}
+    for backend, searcher in searchers.items():
+        plain = searcher.search(SearchRequest(QUERY, k=12))
+        searcher.reranker = reranker
+        first = searcher.search(SearchRequest(QUERY, k=6, rerank=10))
+        second = searcher.search(SearchRequest(QUERY, k=6, offset=6, rerank=10))
+        hits = list(first.hits + second.hits)
+        stored, _ = searcher.backend.fetch_page([h.doc_id for h in plain.hits[:10]], None)
+        ids = [h.doc_id for h in plain.hits[:10]]
+        scores = reranker.score(QUERY, [passage_text(stored[i].title, stored[i].text) for i in ids])
+        expected = [i for _, _, i in sorted(zip(-scores, range(10), ids))]
+        assert [h.doc_id for h in hits] == expected + [h.doc_id for h in plain.hits[10:12]], backend
+        assert [h.rerank_score for h in hits[:10]] == pytest.approx(sorted(scores, reverse=True), abs=1e-5)
+        pages[backend] = [h.doc_id for h in hits]
+    assert pages["opensearch"] == pages["embedded"]
+    searcher = searchers["opensearch"]
+    transport = searcher.backend.client.transport
+    calls: list[str] = []
+    original = transport.perform_request
+
+    def counting(method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        return original(method, url, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "perform_request", counting)
+    searcher.search(SearchRequest(QUERY, k=5, rerank=20))
+    assert calls == ["/_msearch", f"/{searcher.index}/_mget"]

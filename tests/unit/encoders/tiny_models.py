@@ -45,3 +45,20 @@ def save_tiny_llama_lm(folder: Path, *, seed: int = 0) -> Path:
 
     return _save_tiny(folder, LlamaConfig, LlamaForCausalLM, pad=None, seed=seed, num_key_value_heads=4,
                       max_position_embeddings=512)
+
+
+def save_tiny_cross_encoder(folder: Path, *, seed: int = 0) -> Path:
+    """A 2-layer, 32-wide BERT with a one-output head and MiniLM's real WordPiece tokenizer (query and
+    passage joined by [SEP] as real cross-encoders read them)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from hybrid.recipes import resolve_spec
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_spec("minilm").source)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -187,3 +187,30 @@ def test_highlights_mark_the_query_words_in_title_and_snippet(api: TestClient) -
         assert h["chosen_by"] == ("dense" if hit["found_by"] == ["dense"] else "bm25")
         marked += len(words)
     assert marked > 0
+
+
+def test_rerank_through_the_proxy(root: Path, tmp_path: Path) -> None:
+    """The settings' cross-encoder (a real one, tiny) loads at start; a body's rerank reorders the window
+    by its scores, explain shows them, pages stay one list, and no reranker configured is a 400."""
+    from tests.unit.encoders.tiny_models import save_tiny_cross_encoder
+
+    model = save_tiny_cross_encoder(tmp_path / "ce")
+    settings = load_settings(embedded_dir=root / "idx", index="first", reranker=str(model), rerank=6)
+    with TestClient(create_app(settings)) as client:
+        body = {"query": QUERY, "mode": "bm25", "k": 4, "explain": True}
+        first = client.post("/v1/search", json=body).json()  # the setting's window of 6 applies
+        second = client.post("/v1/search", json={**body, "from": 4}).json()
+        plain = client.post("/v1/search", json={**body, "k": 8, "rerank": 0}).json()
+    hits = first["hits"] + second["hits"]
+    assert first["reranker"].startswith(f"{model} (weights:") and second["reranker"] is not None
+    scores = [h.get("rerank") for h in hits]
+    assert all(s is not None for s in scores[:6]) and scores[6:] == [None, None]
+    assert scores[:6] == sorted(scores[:6], reverse=True)
+    assert {h["id"] for h in hits[:6]} == {h["id"] for h in plain["hits"][:6]}
+    assert [h["id"] for h in hits[6:]] == [h["id"] for h in plain["hits"][6:]]
+    assert "reranker" not in plain and all("rerank" not in h for h in plain["hits"])
+    with TestClient(create_app(load_settings(embedded_dir=root / "idx", index="first"))) as client:
+        refused = client.post("/v1/search", json={"query": QUERY, "mode": "bm25", "rerank": 5})
+        too_deep = client.post("/v1/search", json={"query": QUERY, "mode": "bm25", "rerank": 5000})
+    assert refused.status_code == 400 and "needs a cross-encoder" in refused.json()["detail"]
+    assert too_deep.status_code == 422

@@ -1,0 +1,179 @@
+"""The rerank stage on a BEIR dev split: what a cross-encoder over the top N adds, and what it costs.
+
+Per dense encoder, one embedded index of the corpus (calibrated, as `hybrid ingest` leaves it), the
+default fusion (no flags), then the ablation, one stage per row:
+
+    bm25 → dense → hybrid → bm25 + rerank N → hybrid + rerank N   (N = each --depth)
+
+with nDCG@10 and Recall@100 on the dev qrels (never used to fit anything here), and the CPU cost per
+query: a whole `Searcher.search` (embedding, retrieval, fusion, fetch, rerank) timed on the first
+--timed queries with and without each rerank depth, side by side in one run, plus the proxy's p50 with
+and without the rerank stage (in-process ASGI client, the same app `hybrid serve` runs).
+
+Quality runs score each (query, document) pair once and reuse the score for every depth and encoder
+(the cross-encoder is deterministic); latency runs never use that cache.
+
+    python bench/rerank_quality.py --reranker runs/scifact-reranker \\
+        --encoder minilm --encoder fine-tuned=runs/minilm-scifact
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bench.fusion_quality import MEASURES, build_index  # noqa: E402
+from bench.machine import describe, header  # noqa: E402
+
+
+class ScoreCache:
+    """The cross-encoder behind a (query, passage) → score memo, for the quality runs only."""
+
+    def __init__(self, reranker) -> None:  # type: ignore[no-untyped-def]
+        self.reranker = reranker
+        self.name, self.fingerprint = reranker.name, reranker.fingerprint
+        self.scores: dict[tuple[str, str], float] = {}
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(p for p in passages if (query, p) not in self.scores))
+        if missing:
+            for passage, value in zip(missing, self.reranker.score(query, missing)):
+                self.scores[(query, passage)] = float(value)
+        return np.array([self.scores[(query, p)] for p in passages], dtype=np.float32)
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"p50": statistics.median(ordered) * 1000, "p95": ordered[round(0.95 * (len(ordered) - 1))] * 1000}
+
+
+def quality(searcher, queries, qrels, depths: list[int]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    from hybrid.evaluation import collect_lists, mode_run, rerank_run
+    from hybrid.metrics import evaluate
+    from hybrid.retrieval import FusionConfig
+
+    fusion = FusionConfig.of_index(searcher.backend.index_meta().default_fusion)
+    lists = collect_lists(searcher, queries, instruction=None, windows=fusion)
+    rows = [{"stage": mode, "metrics": evaluate(mode_run(lists, mode, fusion), qrels, list(MEASURES))}  # type: ignore[arg-type]
+            for mode in ("bm25", "dense", "hybrid")]
+    for mode in ("bm25", "hybrid"):
+        for depth in depths:
+            run = rerank_run(searcher, lists, queries, mode, fusion, depth)
+            rows.append({"stage": f"{mode} + rerank {depth}", "metrics": evaluate(run.run, qrels, list(MEASURES))})
+    return rows
+
+
+def latency(searcher, reranker, queries: list[str], depths: list[int]) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Whole searches (hybrid, page of 10), each depth over the same queries, interleaved so that every
+    setting sees the same machine state."""
+    from hybrid.retrieval import SearchRequest
+
+    searcher.reranker = reranker
+    for text in queries[:3]:  # warm-up
+        searcher.search(SearchRequest(text, rerank=max(depths)))
+    took: dict[int, list[float]] = {d: [] for d in [0, *depths]}
+    for text in queries:
+        for depth in took:
+            started = time.perf_counter()
+            searcher.search(SearchRequest(text, rerank=depth))
+            took[depth].append(time.perf_counter() - started)
+    return {str(d): _ms(v) for d, v in took.items()}
+
+
+def proxy_latency(folder: Path, index: str, reranker, queries: list[str], depth: int) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from hybrid.proxy import create_app
+    from hybrid.settings import load_settings
+
+    settings = load_settings(embedded_dir=folder, index=index, proxy_access_log=False)
+    took: dict[int, list[float]] = {0: [], depth: []}
+    with TestClient(create_app(settings, reranker=reranker)) as client:
+        for text in queries[:3]:
+            client.post("/v1/search", json={"query": text, "rerank": depth})
+        for text in queries:
+            for d in took:
+                started = time.perf_counter()
+                response = client.post("/v1/search", json={"query": text, "rerank": d})
+                took[d].append(time.perf_counter() - started)
+                response.raise_for_status()
+    return {str(d): _ms(v) for d, v in took.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--encoder", action="append", required=True,
+                        help="LABEL=MODEL or a preset name (repeatable), e.g. fine-tuned=runs/minilm-scifact")
+    parser.add_argument("--reranker", required=True, help="cross-encoder folder or hub name")
+    parser.add_argument("--depth", type=int, action="append", help="rerank windows (default 20, 50, 100)")
+    parser.add_argument("--timed", type=int, default=50, help="queries timed per setting (default 50)")
+    parser.add_argument("--work", type=Path, help="keep the indices here and reuse them (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rerank_quality.json")
+    args = parser.parse_args()
+
+    import torch
+
+    from hybrid.encoders import load_encoder
+    from hybrid.evaluation import load_split
+    from hybrid.rerank.cross_encoder import load_reranker
+
+    depths = args.depth or [20, 50, 100]
+    queries, qrels = load_split(args.data, args.split)
+    reranker = load_reranker(args.reranker, device="cpu")
+    cached = ScoreCache(reranker)
+    timed = [queries[q] for q in sorted(queries)[: args.timed]]
+    report: dict[str, object] = {"data": str(args.data), "split": args.split, "queries": len(queries),
+                                 "reranker": f"{reranker.name} ({reranker.fingerprint})", "max_length": reranker.max_length,
+                                 "reranker_parameters": sum(p.numel() for p in reranker.model.parameters()),
+                                 "torch_threads": torch.get_num_threads(), "encoders": {}}
+    machine = None
+    for spec in args.encoder:
+        label, _, model = spec.partition("=")
+        model = model or label
+        encoder = load_encoder(model, device="cpu")
+        if machine is None:
+            machine = describe(encoder.runtime)
+            report["machine"] = machine
+            print(header(machine))
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = (args.work / label) if args.work else Path(tmp)
+            print(f"{label}: ingesting {args.data.name}", file=sys.stderr)
+            searcher = build_index(folder, args.data, "bench", encoder, old_layout=False)
+            searcher.reranker = cached
+            rows = quality(searcher, queries, qrels, depths)
+            print(f"{label}: timing", file=sys.stderr)
+            search_ms = latency(searcher, reranker, timed, depths)
+            proxy_ms = proxy_latency(folder, "bench", reranker, timed, 50)
+            searcher.backend.close()
+        report["encoders"][label] = {"model": model, "rows": rows, "search_ms": search_ms, "proxy_ms": proxy_ms}  # type: ignore[index]
+        print(f"\n{label} ({model}), {args.data.name} {args.split} ({len(queries)} queries); reranker {report['reranker']}")
+        print(f"{'stage':22}" + "".join(f"{m:>10}" for m in MEASURES))
+        for row in rows:
+            print(f"{row['stage']:22}" + "".join(f"{row['metrics'][m]:10.4f}" for m in MEASURES))  # type: ignore[index]
+        print(f"whole hybrid search, {len(timed)} queries, p50 / p95 ms: "
+              + ", ".join(f"rerank {d}: {v['p50']:.0f} / {v['p95']:.0f}" for d, v in search_ms.items()))
+        print("proxy /v1/search p50 / p95 ms: "
+              + ", ".join(f"rerank {d}: {v['p50']:.0f} / {v['p95']:.0f}" for d, v in proxy_ms.items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
