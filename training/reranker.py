@@ -41,7 +41,7 @@ from hybrid.training.trainer import TrainPrecision, _describe, _mixed_precision
 class RerankerConfig:
     """Defaults suit a MiniLM-sized base on a few hundred to a few thousand queries."""
 
-    epochs: float = 2.0
+    epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
     batch_size: int = 8  # queries per step
     group_size: int = 8  # passages per query: one positive and group_size - 1 negatives

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dev-instruction", help="task instruction for the dev queries (e.g. scifact)")
     p.add_argument("--dev-distractors", type=int,
                    help="evaluate over the judged documents plus this many others instead of the whole corpus")
-    p.add_argument("--epochs", type=float, help="passes over the data (default 3; cross-encoder 2)")
+    p.add_argument("--epochs", type=float, help="passes over the data (default 3; cross-encoder 1)")
     p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps (overrides epochs)")
     p.add_argument("--batch-size", type=positive_int,
                    help="examples per step (in-batch negatives; default 32; cross-encoder: queries per step, default 8)")
