@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="examples per step (in-batch negatives; default 32; cross-encoder: queries per step, default 8)")
     p.add_argument("--grad-accum", type=positive_int, default=1, help="gradient accumulation steps (default 1)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3; "
-                                             "cross-encoder 3e-5)")
+                                             "cross-encoder 1e-4)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
     lora = p.add_mutually_exclusive_group()
