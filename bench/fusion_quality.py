@@ -123,6 +123,21 @@ def build_index(folder: Path, data: Path, index: str, encoder, *, old_layout: bo
     return Searcher(EmbeddedSearch(folder, index), encoder)
 
 
+def labelled_encoders(specs: list[str], report: dict[str, object]) -> Iterator[tuple[str, str, object]]:
+    """``LABEL=MODEL`` (or a preset name) specs as (label, model, encoder on the CPU); the machine is
+    described, recorded in ``report`` and printed with the first encoder's runtime precision."""
+    from hybrid.encoders import load_encoder
+
+    for spec in specs:
+        label, _, model = spec.partition("=")
+        model = model or label
+        encoder = load_encoder(model, device="cpu")
+        if "machine" not in report:
+            report["machine"] = describe(encoder.runtime)
+            print(header(report["machine"]))  # type: ignore[arg-type]
+        yield label, model, encoder
+
+
 def measure(lists, qrels, fusion, mode: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
     from hybrid.evaluation import mode_run
     from hybrid.metrics import evaluate
@@ -182,7 +197,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fusion_quality.json")
     args = parser.parse_args()
 
-    from hybrid.encoders import load_encoder
     from hybrid.evaluation import load_split
 
     rates = args.typo_rate or [0.5, 1.0]
@@ -197,15 +211,7 @@ def main() -> None:
                                  "examples": {qid: [clean["dev"][0][qid], *(v["dev"][0][qid] for v in variants.values())]
                                               for qid in sorted(clean["dev"][0])[:5]},
                                  "encoders": {}}
-    machine = None
-    for spec in args.encoder:
-        label, _, model = spec.partition("=")
-        model = model or label
-        encoder = load_encoder(model, device="cpu")
-        if machine is None:
-            machine = describe(encoder.runtime)
-            report["machine"] = machine
-            print(header(machine))
+    for label, model, encoder in labelled_encoders(args.encoder, report):
         with tempfile.TemporaryDirectory() as tmp:
             folder = args.work / label if args.work else Path(tmp)
             print(f"{label}: ingesting {args.data.name} with both BM25 layouts", file=sys.stderr)

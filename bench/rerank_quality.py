@@ -36,8 +36,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bench.fusion_quality import MEASURES, build_index  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.fusion_quality import MEASURES, build_index, labelled_encoders  # noqa: E402
 
 
 class ScoreCache:
@@ -132,7 +131,6 @@ def main() -> None:
 
     import torch
 
-    from hybrid.encoders import load_encoder
     from hybrid.evaluation import load_split
     from hybrid.rerank.cross_encoder import load_reranker
 
@@ -145,15 +143,7 @@ def main() -> None:
                                  "reranker": f"{reranker.name} ({reranker.fingerprint})", "max_length": reranker.max_length,
                                  "reranker_parameters": sum(p.numel() for p in reranker.model.parameters()),
                                  "torch_threads": torch.get_num_threads(), "encoders": {}}
-    machine = None
-    for spec in args.encoder:
-        label, _, model = spec.partition("=")
-        model = model or label
-        encoder = load_encoder(model, device="cpu")
-        if machine is None:
-            machine = describe(encoder.runtime)
-            report["machine"] = machine
-            print(header(machine))
+    for label, model, encoder in labelled_encoders(args.encoder, report):
         with tempfile.TemporaryDirectory() as tmp:
             folder = (args.work / label) if args.work else Path(tmp)
             print(f"{label}: ingesting {args.data.name}", file=sys.stderr)

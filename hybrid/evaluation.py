@@ -20,10 +20,9 @@ from pathlib import Path
 from hybrid.beir import Qrels, load_qrels, load_queries
 from hybrid.metrics import DEFAULT_MEASURES, evaluate
 from hybrid.progress import progress
-from hybrid.recipes import passage_text
-from hybrid.rerank.stage import reranked
+from hybrid.rerank.stage import rerank_depth, reranked
 from hybrid.retrieval.fusion import RankedList
-from hybrid.retrieval.pipeline import rank_hits, reliability_of, side_queries
+from hybrid.retrieval.pipeline import rank_hits, reliability_of, rerank_pairs, side_queries
 from hybrid.retrieval.request import MODES, BadRequestError, FusionConfig, Mode
 from hybrid.retrieval.searcher import Searcher
 from hybrid.retrieval.types import SIDES, Side
@@ -104,11 +103,12 @@ def rerank_run(searcher: Searcher, lists: SideLists, queries: dict[str, str], mo
         for qid, sides in lists.lists.items():
             ranked = rank_hits(mode, sides, fusion, lists.reliability)[:EVAL_DEPTH]
             started = time.perf_counter()
-            stored, _ = searcher.backend.fetch_page([h.doc_id for h in ranked[:depth]], None)
-            ids = [h.doc_id for h in ranked[:depth] if h.doc_id in stored]
-            scores = searcher.reranker.score(queries[qid], [passage_text(stored[i].title, stored[i].text) for i in ids])
+            window = rerank_depth(depth, 0, len(ranked))
+            stored, _ = searcher.backend.fetch_page([h.doc_id for h in ranked[:window]], None)
+            ids, passages = rerank_pairs(ranked[:window], stored)
+            scores = searcher.reranker.score(queries[qid], passages)
             took.append((time.perf_counter() - started) * 1000)
-            ranked = reranked(ranked, dict(zip(ids, map(float, scores))), min(depth, len(ranked)))
+            ranked = reranked(ranked, dict(zip(ids, map(float, scores))), window)
             out[qid] = {hit.doc_id: float(EVAL_DEPTH - hit.rank + 1) for hit in ranked}
             bar.update(1)
     finally:

@@ -30,7 +30,7 @@ import torch
 
 from hybrid.encoders.device import pick_device
 from hybrid.recipes import PRESETS, preset
-from hybrid.rerank.cross_encoder import RERANKER_FILE, CrossEncoder
+from hybrid.rerank.cross_encoder import DEFAULT_BATCH_SIZE, RERANKER_FILE, CrossEncoder
 from hybrid.training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
 from hybrid.training.errors import OutputExistsError, TrainingDataError
 from hybrid.training.examples import TrainingExample
@@ -196,4 +196,4 @@ def _fresh(folder: str, device: torch.device, max_length: int) -> CrossEncoder:
     finally:
         logging.set_verbosity(level)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    return CrossEncoder(folder, model.to(device), tokenizer, device, max_length, 16, "training")
+    return CrossEncoder(folder, model.to(device), tokenizer, device, max_length, DEFAULT_BATCH_SIZE, "training")

@@ -56,10 +56,6 @@ class CrossEncoder:
         logits = self.model(**batch).logits
         return logits[:, 0] if logits.shape[-1] == 1 else logits[:, -1] - logits[:, 0]
 
-    def forward_logits(self, queries: list[str], passages: list[str]) -> torch.Tensor:
-        """Scores with gradients (training)."""
-        return self._logits(queries, passages)
-
 
 def load_reranker(name_or_path: str, *, device: str | None = None, max_length: int | None = None,
                   batch_size: int = DEFAULT_BATCH_SIZE, dtype: torch.dtype | None = None) -> CrossEncoder:

@@ -93,10 +93,7 @@ class SearchPlan:
         return list(dict.fromkeys([h.doc_id for h in ranked[:depth]] + [h.doc_id for h in below]))
 
     def rerank_pairs(self, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> tuple[list[str], list[str]]:
-        """The window's documents the cross-encoder scores, as ids and passage texts (title and text as
-        they were embedded); a document no longer stored is not scored and ends the window."""
-        ids = [h.doc_id for h in ranked[: self.rerank_depth(ranked)] if h.doc_id in stored]
-        return ids, [passage_text(stored[i].title, stored[i].text) for i in ids]
+        return rerank_pairs(ranked[: self.rerank_depth(ranked)], stored)
 
     def reranked(self, ranked: Sequence[Hit], ids: Sequence[str], scores: Sequence[float]) -> list[Hit]:
         return reranked(ranked, dict(zip(ids, map(float, scores))), self.rerank_depth(ranked))
@@ -208,6 +205,13 @@ def rank_hits(mode: Mode, lists: Mapping[Side, RankedList], fusion: FusionConfig
     if mode == "hybrid":
         return fused_hits(cut["bm25"], cut["dense"], fusion, reliability)
     return single_hits(cut[mode], mode)
+
+
+def rerank_pairs(window: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> tuple[list[str], list[str]]:
+    """The rerank window's documents the cross-encoder scores, as ids and passage texts (title and text as
+    they were embedded); a document no longer stored is not scored and ends the window."""
+    ids = [h.doc_id for h in window if h.doc_id in stored]
+    return ids, [passage_text(stored[i].title, stored[i].text) for i in ids]
 
 
 def page_of(ranked: Sequence[Hit], request: SearchRequest) -> list[Hit]:

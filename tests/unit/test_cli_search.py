@@ -16,16 +16,14 @@ from hybrid.encoders import encoder_for_index
 from hybrid.evaluation import EVAL_DEPTH, load_split
 from hybrid.metrics import evaluate
 from hybrid.retrieval import FusionConfig, Searcher, SearchRequest
+from tests.unit.sample_index import cli_sample_index
 
 QUERY = "statin therapy and cholesterol"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cli")
-    assert main(["ingest", "sample", "--index", "demo", "--embedded", "--embedded-dir", str(root), "--limit", "150",
-                 "--quiet", "--rejects", str(root / "rejects.jsonl")]) == 0
-    return root
+    return cli_sample_index(tmp_path_factory.mktemp("cli"), 150)
 
 
 def _flags(root: Path) -> list[str]:

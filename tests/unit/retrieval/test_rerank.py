@@ -18,6 +18,7 @@ from hybrid.retrieval import Searcher, SearchRequest
 from hybrid.retrieval.request import BadRequestError
 from hybrid.retrieval.types import Hit
 from tests.unit.encoders.tiny_models import save_tiny_cross_encoder
+from tests.unit.sample_index import cli_sample_index
 
 QUERY = "statin therapy and cholesterol"
 BROAD = "patients cells disease treatment risk protein expression study"
@@ -61,10 +62,7 @@ class LengthScorer:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rerank")
-    assert main(["ingest", "sample", "--index", "demo", "--embedded", "--embedded-dir", str(root), "--limit", "120",
-                 "--quiet", "--rejects", str(root / "rejects.jsonl")]) == 0
-    return root
+    return cli_sample_index(tmp_path_factory.mktemp("rerank"), 120)
 
 
 @pytest.fixture(scope="module")
