@@ -48,6 +48,7 @@ def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
     from hybrid.ingest.pipeline import IngestOptions, run_ingest
     from hybrid.ingest.sources import open_source
     from hybrid.ingest.validate import Validator
+    from hybrid.passages import DocumentVectors
     from hybrid.recipes import passage_text
     from hybrid.settings import load_settings
 
@@ -80,7 +81,8 @@ def _worker(mode: str, corpus: Path, url: str, index: str, out: Path) -> None:
         def flush(docs: list) -> None:
             vectors = encoder.encode_passages([passage_text(d.title, d.text) for d in docs], show_progress=False)
             if target is not None:
-                helpers.bulk(client, target._actions(docs, vectors), chunk_size=500)
+                whole = [DocumentVectors.whole(d.text, v) for d, v in zip(docs, vectors)]
+                helpers.bulk(client, target._actions(docs, whole), chunk_size=500)
 
         for raw in source.records:
             doc = validate(raw)

@@ -97,7 +97,7 @@ def main() -> None:
     print(header(report["machine"]))  # type: ignore[arg-type]
     try:
         if not client.indices.exists(index=FLOAT) or client.count(index=FLOAT)["count"] == 0:
-            _ingest(OpenSearchTarget(client), args.data, FLOAT, encoder)
+            _ingest(OpenSearchTarget(client), args.data, FLOAT, encoder, passages=False)  # exact search reads `vector`
             backend = OpenSearchBackend(load_settings(opensearch_url=url))
             recalibrate(backend, FLOAT, encoder, changed=True)  # as `hybrid ingest` does, for adaptive fusion
             backend.close()

@@ -54,7 +54,8 @@ def _index(size: int, variant: str, model: str) -> str:
 def _ingest(corpus: Path, index: str, model: Path | str, variant: str, env: dict[str, str]) -> dict[str, float]:
     command = [sys.executable, "-m", "hybrid", "ingest", str(corpus), "--format", "beir", "--index", index,
                "--model", str(model), "--metadata", "year:int", "--metadata", "journal", "--metadata", "mesh",
-               "--replicas", "0", "--quiet", "--json", "--rejects", os.devnull, "--batch-size", "256"]
+               "--replicas", "0", "--quiet", "--json", "--rejects", os.devnull, "--batch-size", "256",
+               "--no-passages"]  # the engine at one vector per document, as the curves were measured
     if variant != "none":
         command += ["--vector-compression", variant]
     started = time.perf_counter()

@@ -35,14 +35,15 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
-def _ingest(target, data: Path, index: str, encoder) -> None:  # type: ignore[no-untyped-def]
+def _ingest(target, data: Path, index: str, encoder, *, passages: bool = True) -> None:  # type: ignore[no-untyped-def]
     from hybrid.backends.base import IndexOptions
     from hybrid.ingest.pipeline import IngestOptions, run_ingest
     from hybrid.ingest.sources import open_source
 
     source = open_source(data, "beir")
     summary = run_ingest(source, index=index, encoder=encoder, target=target, rejects_path=Path(os.devnull),
-                         metadata_fields={}, index_options=IndexOptions(replicas=0), options=IngestOptions())
+                         metadata_fields={}, index_options=IndexOptions(replicas=0, passages=passages),
+                         options=IngestOptions())
     print(f"  {target.description}: indexed {summary.indexed}, skipped {summary.skipped}", file=sys.stderr)
 
 
@@ -123,6 +124,7 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
     vectors = encoder.encode_queries(texts)
     backend = searcher.backend
     meta = backend.index_meta()
+    passages = meta.passages is not None
 
     def fused(q, v, *, one_round_trip: bool):  # type: ignore[no-untyped-def]
         plan = plan_search(SearchRequest(q), meta)
@@ -132,9 +134,9 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
 
     modes = {
         "bm25, 10 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 10, (), meta.lexical)),
-        "dense, 10 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, ())),
+        "dense, 10 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 10, (), passages=passages)),
         "bm25, 100 hits": lambda q, v: client.search(index=args.index, body=bm25_body(q, 100, (), meta.lexical)),
-        "dense, 100 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 100, ())),
+        "dense, 100 hits (excluded)": lambda q, v: client.search(index=args.index, body=knn_body(v, 100, (), passages=passages)),
         "hybrid, one _msearch + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=True),
         "hybrid, 2 sequential requests + fusion (excluded)": lambda q, v: fused(q, v, one_round_trip=False),
         "bm25 search, page of 10": lambda q, v: searcher.search(SearchRequest(q, mode="bm25")),
@@ -143,7 +145,7 @@ def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, fl
     }
     try:
         ensure_pipeline(client)
-        modes["server-side neural-search RRF (excluded)"] = lambda q, v: server_side_hybrid(client, args.index, q, v, 10, meta.lexical)
+        modes["server-side neural-search RRF (excluded)"] = lambda q, v: server_side_hybrid(client, args.index, q, v, 10, meta)
     except Exception as exc:  # noqa: BLE001 - reported, not fatal
         print(f"server-side pipeline not measured: {exc}", file=sys.stderr)
     for q, v in zip(texts[:20], vectors[:20]):  # warm-up

@@ -13,6 +13,7 @@ from typing import Literal
 
 from hybrid.documents import MetadataFields
 from hybrid.lexical import CURRENT_LAYOUT, LexicalLayout
+from hybrid.passages import PassageLayout
 from hybrid.recipes.fingerprint import Fingerprint
 
 META_KEY = "hybrid"
@@ -46,13 +47,17 @@ class IndexMeta:
     calibration: Mapping[str, object] | None = None
     # How the vectors are stored: "none" (float32), OpenSearch's "sq", the embedded store's "fp16" / "int8".
     vector_compression: str = "none"
+    # How long documents are split into passages for the dense side; None: one vector per document (the
+    # encoder reads the start of a long one).
+    passages: PassageLayout | None = None
 
     def continuing(self, stored: IndexMeta) -> IndexMeta:
         """This record for a load into the existing index ``stored`` describes: the index's BM25 layout
-        and vector storage (its mapping fixes them), default fusion and calibration stay (ingest redoes the calibration when
-        documents change)."""
+        vector storage and passage layout (its mapping fixes them), default fusion and calibration stay (ingest
+        redoes the calibration when documents change)."""
         return dataclasses.replace(self, lexical=stored.lexical, default_fusion=stored.default_fusion,
-                                   calibration=stored.calibration, vector_compression=stored.vector_compression)
+                                   calibration=stored.calibration, vector_compression=stored.vector_compression,
+                                   passages=stored.passages)
 
     def rebuilding(self, stored: IndexMeta) -> IndexMeta:
         """This record for a rebuild (``--reindex``) of the index ``stored`` describes: the tuned default
@@ -82,6 +87,8 @@ class IndexMeta:
             block["calibration"] = dict(self.calibration)
         if self.vector_compression != "none":
             block["vector_compression"] = self.vector_compression
+        if self.passages is not None:
+            block["passages"] = self.passages.to_block()
         return block
 
     @classmethod
@@ -106,6 +113,7 @@ class IndexMeta:
             return cls(fingerprint, fields, state, None if replicas is None else int(replicas),  # type: ignore[arg-type, call-overload]
                        None if refresh is None else str(refresh), None if source is None else str(source),
                        None if runtime is None else str(runtime), lexical, fusion, calibration,
-                       str(block.get("vector_compression", "none")))
+                       str(block.get("vector_compression", "none")),
+                       PassageLayout.from_block(block.get("passages")))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexMetaError(f"index {index!r} has a damaged hybrid record: {exc}") from None

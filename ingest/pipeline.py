@@ -17,8 +17,6 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hybrid.backends.base import IndexOptions, IngestTarget
 from hybrid.documents import Document, MetadataFields, Reject
 from hybrid.index_meta import IndexMeta
@@ -26,8 +24,8 @@ from hybrid.ingest.rejects import RejectsWriter
 from hybrid.ingest.shares import WorkerShare
 from hybrid.ingest.sources import Source
 from hybrid.ingest.validate import Validator
+from hybrid.passages import DocumentVectors, PassageLayout, PassageSplitter, encoder_layout, grouped, passage_texts
 from hybrid.progress import Progress, progress
-from hybrid.recipes import passage_text
 
 if TYPE_CHECKING:
     from hybrid.encoders import Encoder
@@ -91,7 +89,7 @@ class _Writer(threading.Thread):
     def __init__(self, target: IngestTarget, capacity: int) -> None:
         super().__init__(name="hybrid-bulk-writer", daemon=True)
         self.target = target
-        self.jobs: queue.Queue[tuple[list[Document], np.ndarray] | None] = queue.Queue(maxsize=capacity)
+        self.jobs: queue.Queue[tuple[list[Document], list[DocumentVectors]] | None] = queue.Queue(maxsize=capacity)
         self.failures: list[Reject] = []
         self.written = 0
         self.error: BaseException | None = None
@@ -107,7 +105,7 @@ class _Writer(threading.Thread):
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self.error = exc
 
-    def submit(self, docs: list[Document], vectors: np.ndarray) -> None:
+    def submit(self, docs: list[Document], vectors: list[DocumentVectors]) -> None:
         self._raise_if_failed()
         self.jobs.put((docs, vectors))
 
@@ -176,9 +174,13 @@ def run_ingest(
             summary.seconds = time.perf_counter() - started
             progress.close()
             return summary
+        layout = encoder_layout(encoder, index_options.passage_overlap) if index_options.passages else None
+        splitter = _splitter(encoder, layout)  # before the index exists: an encoder that cannot split fails here
         meta = IndexMeta(encoder.fingerprint, metadata_fields, "loading", encoder_source=encoder.spec.location,
-                         encoder_runtime=encoder.runtime)
+                         encoder_runtime=encoder.runtime, passages=layout)
         target.open(index, meta, index_options, reindex=options.reindex, worker=options.worker)
+        if target.meta.passages != layout:  # an existing index keeps the layout it was built with
+            splitter = _splitter(encoder, target.meta.passages)
         summary.target = target.description
         writer = _Writer(target, options.queue_batches)
         writer.start()
@@ -188,8 +190,7 @@ def run_ingest(
                 todo = [d for d in batch if d.id not in present]
                 summary.skipped += len(batch) - len(todo)
                 if todo:
-                    vectors = encoder.encode_passages([passage_text(d.title, d.text) for d in todo], show_progress=False)
-                    writer.submit(todo, vectors)
+                    writer.submit(todo, _embedded(encoder, splitter, todo))
                 progress.update(len(batch))
             writer.close()
             for failure in writer.failures:
@@ -213,6 +214,16 @@ def run_ingest(
         summary.index_count = target.count()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _splitter(encoder: Encoder, layout: PassageLayout | None) -> PassageSplitter | None:
+    return None if layout is None else PassageSplitter(encoder, layout)
+
+
+def _embedded(encoder: Encoder, splitter: PassageSplitter | None, docs: list[Document]) -> list[DocumentVectors]:
+    """The documents' passages embedded in one call (a document is one passage without a splitter)."""
+    spans = splitter.split(docs) if splitter else [((0, len(d.text)),) for d in docs]
+    return grouped(spans, encoder.encode_passages(passage_texts(docs, spans), show_progress=False))
 
 
 def _progress(options: IngestOptions) -> Progress:

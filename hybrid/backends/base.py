@@ -8,10 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import numpy as np
-
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta
+from hybrid.passages import DocumentVectors
 from hybrid.retrieval.backend import AsyncSearchBackend, SearchBackend
 
 if TYPE_CHECKING:
@@ -20,6 +19,9 @@ if TYPE_CHECKING:
 TITLE_FIELD = "title"
 TEXT_FIELD = "text"
 VECTOR_FIELD = "vector"
+# An index of passages: one nested object per passage, its vector and its character span of the text.
+PASSAGES_FIELD = "passages"
+PASSAGE_START, PASSAGE_END = "start", "end"
 # The document id again as a keyword with doc values: searches read ids from doc values and skip the
 # stored-fields fetch (decompressing _source blocks), about 4x faster for 100-hit fusion windows.
 ID_FIELD = "doc_id"
@@ -89,6 +91,11 @@ class IndexOptions:
     # for scoring, about 4x smaller than float32); "fp16" / "int8": the embedded store's memory-mapped
     # matrix at 2 or 1 bytes per component. Fixed when the index is created.
     vector_compression: VectorCompression = "none"
+    # Long documents as overlapping passages of the encoder's window, one vector each (an encoder without
+    # a tokenizer embeds whole documents); ``passage_overlap`` tokens shared by neighbours (None: a quarter
+    # of the window).
+    passages: bool = True
+    passage_overlap: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.shards <= 1024:
@@ -121,11 +128,15 @@ class IngestTarget(Protocol):
         built with another encoder unless ``reindex``. With ``worker``, join the load that the other
         workers of the same split share (the index is created once)."""
 
+    @property
+    def meta(self) -> IndexMeta:
+        """The record this load writes, once open: an existing index keeps its layouts (``IndexMeta.continuing``)."""
+
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored (resume: they are skipped, not re-encoded)."""
 
-    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
-        """Store documents with their vectors (idempotent by id); return the ones that failed."""
+    def write(self, docs: Sequence[Document], vectors: Sequence[DocumentVectors]) -> list[Reject]:
+        """Store documents with their passages' vectors (idempotent by id); return the ones that failed."""
 
     def finish(self, *, force_merge: bool = False) -> Finished:
         """Make everything searchable, restore settings, publish (swap the alias on reindex); of a split

@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--vector-compression", choices=list(VECTOR_COMPRESSIONS), default="none",
                    help="OpenSearch: 'sq' (Lucene scalar-quantised int7, about 4x smaller); embedded: 'fp16' or "
                         "'int8' (memory-mapped matrix 2x or 4x smaller); fixed when the index is created")
+    p.add_argument("--passages", action=argparse.BooleanOptionalAction, default=True,
+                   help="split documents longer than the encoder's window into overlapping passages, one vector "
+                        "each; a document's dense score is its best passage's (default on; --no-passages: one "
+                        "vector per document, the encoder reads its start); fixed when the index is created")
+    p.add_argument("--passage-overlap", type=int, metavar="TOKENS", default=None,
+                   help="tokens neighbouring passages share (default a quarter of the encoder's window)")
     p.add_argument("--worker", metavar="I/N", type=worker_share, default=None,
                    help="OpenSearch: be worker I of N splitting this input (by id hash) into one index; run all "
                         "N with the same arguments; the index goes live (alias swapped) when the last finishes")
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = FieldOverrides(args.id_field, args.title_field, args.text_field, parse_metadata(args.metadata))
     source = open_source(path, args.format, overrides)
     index_options = IndexOptions(args.shards, args.replicas, "1s", args.hnsw_m, args.hnsw_ef_construction,
-                                 args.vector_compression)
+                                 args.vector_compression, args.passages, args.passage_overlap)
     options = IngestOptions(
         batch_size=args.batch_size, limit=args.limit, dry_run=args.dry_run, reindex=args.reindex,
         force_merge=args.force_merge, show_progress=not args.quiet and on_terminal(json_output=args.json),

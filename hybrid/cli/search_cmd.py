@@ -119,6 +119,9 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
         header += f" {'bm25 norm':>9} {'dense norm':>10}"
     if reranked:
         header += f" {'rerank':>8}"
+    passages = explain and any(h.passage is not None for h in response.hits)
+    if passages:
+        header += f" {'passage':>13}"
     print(header + "  title")
     for hit in response.hits:
         line = f"{hit.rank:>4}  {hit.doc_id[:12]:<12} {_fmt(hit.score):>8}  {'+'.join(hit.found_by):<10}"
@@ -129,6 +132,8 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
             line += f" {_fmt(hit.bm25_norm, 3):>9} {_fmt(hit.dense_norm, 3):>10}"
         if reranked:
             line += f" {_fmt(hit.rerank_score, 3):>8}"
+        if passages:
+            line += f" {'-' if hit.passage is None else f'{hit.passage[0]}-{hit.passage[1]}':>13}"
         title = hit.title or hit.text
         if hit.highlight is None:
             print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")

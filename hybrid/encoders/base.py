@@ -89,6 +89,16 @@ class Encoder(ABC):
     def fingerprint(self) -> Fingerprint:
         return Fingerprint.of(self.spec, weights=self._weights, dimension=self._dimension)
 
+    @property
+    def text_tokenizer(self) -> object | None:
+        """The Hugging Face tokenizer that cuts texts to the window (None for an encoder without one)."""
+        return None
+
+    @property
+    def window_tokens(self) -> int | None:
+        """Tokens of a templated text the model reads before it truncates, special tokens included."""
+        return self.spec.max_length if self.text_tokenizer is not None else None
+
     @abstractmethod
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Embed already-templated texts; returns ``(len(texts), dimension)`` float32."""

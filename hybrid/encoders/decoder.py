@@ -59,6 +59,14 @@ class DecoderEncoder(Encoder):
         self._set_identity(int(self.model.config.hidden_size),
                            weights_identity(spec.source, self.model.config, spec.revision))
 
+    @property
+    def text_tokenizer(self) -> object:
+        return self.tokenizer
+
+    @property
+    def window_tokens(self) -> int:
+        return self.spec.max_length - 1  # the EOS appended after truncation takes the last position
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids truncated to ``max_length - 1`` with EOS appended, padded, plus attention mask."""
         encoded = self.tokenizer(

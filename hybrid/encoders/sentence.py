@@ -115,6 +115,10 @@ class SentenceTransformerEncoder(Encoder):
         # sentence-transformers 6 renamed tokenize to preprocess.
         return dict(getattr(self.model, "preprocess", self.model.tokenize)(texts))
 
+    @property
+    def text_tokenizer(self) -> object:
+        return self.model.tokenizer
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         return self._tokenize(texts)
 

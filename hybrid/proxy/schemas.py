@@ -123,12 +123,18 @@ class HitBody(BaseModel):
     bm25: SideScore | None = Field(None, description="with explain: the hit's BM25 rank and score, if BM25 found it")
     dense: SideScore | None = Field(None, description="with explain: the hit's dense rank and score, if found densely")
     rerank: float | None = Field(None, description="with explain: the cross-encoder's score, inside the rerank window")
+    passage: tuple[int, int] | None = Field(
+        None, description="an index of passages: the [start, end) character span of the text whose passage the dense "
+                          "side scored the document by; the snippet comes from it")
     metadata: dict[str, object] = Field(default_factory=dict)
     highlight: HighlightBody | None = Field(None, description="with highlight: where the query's words are")
 
     @classmethod
     def of(cls, hit: Hit, *, explain: bool) -> HitBody:
-        snippet = hit.text if len(hit.text) <= SNIPPET_CHARS else hit.text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        start = 0 if hit.passage is None else hit.passage[0]
+        text = hit.text[start:]
+        snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        snippet = ("… " if start else "") + snippet
         marks = None
         if hit.highlight is not None:
             snippet = hit.highlight.snippet
@@ -144,7 +150,8 @@ class HitBody(BaseModel):
                 "rerank": hit.rerank_score,
             }
         return cls(id=hit.doc_id, rank=hit.rank, score=hit.score, title=hit.title, snippet=snippet,
-                   found_by=list(hit.found_by), metadata=dict(hit.metadata), highlight=marks, **sides)  # type: ignore[arg-type]
+                   found_by=list(hit.found_by), passage=hit.passage, metadata=dict(hit.metadata), highlight=marks,
+                   **sides)  # type: ignore[arg-type]
 
 
 class FacetBucket(BaseModel):

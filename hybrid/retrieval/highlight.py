@@ -64,6 +64,16 @@ def sentence_bounds(text: str) -> list[Span]:
     return [(a, b) for a, b in bounds if text[a:b].strip()]
 
 
+def snippet_sentences(text: str, passage: Span | None = None) -> list[Span]:
+    """The sentences a snippet may start at: all of the text's, or those that overlap the passage the dense
+    side matched (a long document's snippet comes from the part that was found)."""
+    sentences = sentence_bounds(text) or [(0, len(text))]
+    if passage is None:
+        return sentences
+    start, end = passage
+    return [(a, b) for a, b in sentences if a < end and b > start] or sentences
+
+
 def _window(text: str, sentences: Sequence[Span], first: int, spans: Sequence[Span]) -> Span:
     """From sentence ``first`` on, as many whole sentences as fit in ``SNIPPET_CHARS``; a longer sentence
     is cut at word boundaries around the most query words it holds."""
@@ -95,12 +105,14 @@ def _snippet(text: str, window: Span, spans: Sequence[Span]) -> tuple[str, tuple
     return prefix + snippet + suffix, tuple((s + shift, e + shift) for s, e in inside)
 
 
-def highlight(title: str, text: str, terms: frozenset[str], *, closest_sentence: int | None = None) -> Highlight:
-    """The hit's highlights; ``closest_sentence`` (an index into ``sentence_bounds(text)``), given for a
-    hit only the dense side found, picks its snippet."""
+def highlight(title: str, text: str, terms: frozenset[str], *, closest_sentence: int | None = None,
+              passage: Span | None = None) -> Highlight:
+    """The hit's highlights; ``closest_sentence`` (an index into ``snippet_sentences(text, passage)``),
+    given for a hit only the dense side found, picks its snippet; ``passage`` (the span the dense side
+    matched) confines it."""
     matches = _matches(text, terms)
     spans = [(s, e) for s, e, _ in matches]
-    sentences = sentence_bounds(text) or [(0, len(text))]
+    sentences = snippet_sentences(text, passage)
     if closest_sentence is not None:
         first, chosen_by = min(closest_sentence, len(sentences) - 1), "dense"
     elif spans:
@@ -112,12 +124,13 @@ def highlight(title: str, text: str, terms: frozenset[str], *, closest_sentence:
     return Highlight(tuple(term_spans(title, terms)), snippet, inside, chosen_by)
 
 
-def sentence_pieces(texts: Sequence[str]) -> tuple[list[str], list[int]]:
-    """The first ``MAX_SENTENCES`` sentences of each text, and which text each came from."""
+def sentence_pieces(texts: Sequence[str], passages: Sequence[Span | None] | None = None) -> tuple[list[str], list[int]]:
+    """The first ``MAX_SENTENCES`` snippet sentences of each text (within its passage, if given), and
+    which text each came from."""
     pieces: list[str] = []
     owners: list[int] = []
     for i, text in enumerate(texts):
-        for a, b in (sentence_bounds(text) or [(0, len(text))])[:MAX_SENTENCES]:
+        for a, b in snippet_sentences(text, passages[i] if passages else None)[:MAX_SENTENCES]:
             pieces.append(text[a:b].strip() or text)
             owners.append(i)
     return pieces, owners
@@ -148,11 +161,11 @@ class DenseSnippets:
     owners: list[int]
 
     @classmethod
-    def of(cls, texts: Mapping[str, str]) -> DenseSnippets | None:
-        """For ``{doc id: text}``; None when there is nothing to embed."""
+    def of(cls, texts: Mapping[str, str], passages: Mapping[str, Span] | None = None) -> DenseSnippets | None:
+        """For ``{doc id: text}`` (and the passage each matched); None when there is nothing to embed."""
         if not texts:
             return None
-        pieces, owners = sentence_pieces(list(texts.values()))
+        pieces, owners = sentence_pieces(list(texts.values()), [(passages or {}).get(d) for d in texts])
         return cls(tuple(texts), pieces, owners)
 
     def closest(self, vectors: np.ndarray, query_vector: np.ndarray) -> dict[str, int]:

@@ -33,6 +33,7 @@ from hybrid.retrieval.types import (
     Side,
     SideQuery,
     StoredDocument,
+    matched_passages,
 )
 
 # Which sides each mode ranks from.
@@ -110,8 +111,10 @@ class SearchPlan:
         ``MAX_DENSE_SNIPPETS``), whose snippets sentence embeddings choose; later ones go by query terms."""
         if not self.request.highlight:
             return None
-        dense_only = [h.doc_id for h in page_of(ranked, self.request) if h.found_by == ("dense",) and h.doc_id in stored]
-        return DenseSnippets.of({doc_id: stored[doc_id].text for doc_id in dense_only[:MAX_DENSE_SNIPPETS]})
+        dense_only = [h for h in page_of(ranked, self.request) if h.found_by == ("dense",) and h.doc_id in stored]
+        chosen = dense_only[:MAX_DENSE_SNIPPETS]
+        return DenseSnippets.of({h.doc_id: stored[h.doc_id].text for h in chosen},
+                                {h.doc_id: h.passage for h in chosen if h.passage is not None})
 
     def respond(self, index: str, ranked: Sequence[Hit], stored: Mapping[str, StoredDocument],
                 started: float, facets: FacetCounts | None = None,
@@ -123,8 +126,8 @@ class SearchPlan:
         if self.request.highlight:
             terms = query_terms(self.request.query)
             closest = closest or {}
-            hits = [h._replace(highlight=highlight(h.title, h.text, terms, closest_sentence=closest.get(h.doc_id)))
-                    for h in hits]
+            hits = [h._replace(highlight=highlight(h.title, h.text, terms, closest_sentence=closest.get(h.doc_id),
+                                                   passage=h.passage)) for h in hits]
         took = (time.perf_counter() - started) * 1000
         fusion = applied_fusion(self.fusion, self.reliability) if self.request.mode == "hybrid" else None
         return SearchResponse(index, self.request.mode, tuple(hits), self.request.offset, len(ranked), took, fusion,
@@ -202,16 +205,27 @@ def rank_hits(mode: Mode, lists: Mapping[Side, RankedList], fusion: FusionConfig
     so lists retrieved deeper (evaluation sweeps) rank exactly as a search with these windows would."""
     windows = {"bm25": fusion.bm25_window, "dense": fusion.dense_window}
     cut = {side: ranked[: windows[side]] for side, ranked in lists.items()}
-    if mode == "hybrid":
-        return fused_hits(cut["bm25"], cut["dense"], fusion, reliability)
-    return single_hits(cut[mode], mode)
+    hits = fused_hits(cut["bm25"], cut["dense"], fusion, reliability) if mode == "hybrid" else single_hits(cut[mode], mode)
+    return with_passages(hits, matched_passages(lists.get("dense")))
+
+
+def with_passages(hits: list[Hit], passages: Mapping[str, tuple[int, int]]) -> list[Hit]:
+    """Hits the dense side found, with the span of the passage that scored them (an index of passages)."""
+    if not passages:
+        return hits
+    return [h._replace(passage=passages[h.doc_id]) if h.doc_id in passages else h for h in hits]
 
 
 def rerank_pairs(window: Sequence[Hit], stored: Mapping[str, StoredDocument]) -> tuple[list[str], list[str]]:
     """The rerank window's documents the cross-encoder scores, as ids and passage texts (title and text as
-    they were embedded); a document no longer stored is not scored and ends the window."""
-    ids = [h.doc_id for h in window if h.doc_id in stored]
-    return ids, [passage_text(stored[i].title, stored[i].text) for i in ids]
+    they were embedded; of a long document, the passage the dense side matched); a document no longer
+    stored is not scored."""
+    kept = [h for h in window if h.doc_id in stored]
+    texts = []
+    for h in kept:  # a long document's matched passage, as it was embedded; else the whole document
+        doc = stored[h.doc_id]
+        texts.append(passage_text(doc.title, doc.text if h.passage is None else doc.text[h.passage[0] : h.passage[1]]))
+    return [h.doc_id for h in kept], texts
 
 
 def page_of(ranked: Sequence[Hit], request: SearchRequest) -> list[Hit]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from hybrid.documents import Metadata
 from hybrid.retrieval.facets import FacetCounts
-from hybrid.retrieval.highlight import Highlight
+from hybrid.retrieval.highlight import Highlight, Span
 from hybrid.retrieval.request import Filter, Mode
 
 Side = Literal["bm25", "dense"]
@@ -41,14 +41,30 @@ class Hit(NamedTuple):
     text: str = ""
     metadata: Mapping[str, object] = MappingProxyType({})
     highlight: Highlight | None = None  # with a request's ``highlight``: marked words and the snippet
+    # An index of passages: the character span of ``text`` whose passage the dense side scored best.
+    passage: Span | None = None
 
 
-class ShardShortfall(list[tuple[str, float]]):
+class PassageMatches(list[tuple[str, float]]):
+    """The dense side's ranked list from an index of passages: ``passages`` holds the character span of
+    each document's best passage, the one that scored it."""
+
+    def __init__(self, ranked: list[tuple[str, float]], passages: Mapping[str, Span]) -> None:
+        super().__init__(ranked)
+        self.passages = passages
+
+
+def matched_passages(ranked: object) -> Mapping[str, Span]:
+    """The best passage of each document of a ranked list (empty for a list without passages)."""
+    return getattr(ranked, "passages", None) or {}
+
+
+class ShardShortfall(PassageMatches):
     """A side's ranked list to which some of the index's shards did not contribute (they failed or
     were unavailable): the documents on them are missing from it. ``warning`` says how many and why."""
 
     def __init__(self, ranked: list[tuple[str, float]], warning: str) -> None:
-        super().__init__(ranked)
+        super().__init__(ranked, matched_passages(ranked))
         self.warning = warning
 
 

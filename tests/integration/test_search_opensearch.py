@@ -169,7 +169,7 @@ def test_per_shard_rrf_simulation_differs_from_our_global_ranks(searchers, opens
         bm25, dense = searcher.backend.retrieve([BM25Query(query, 100), KnnQuery(vector, 100)])
         assert ours == [h.doc_id for h in fuse([bm25, dense], k=60)[:10]]  # global ranks
         theirs = [doc_id for doc_id, _ in per_shard_rrf(opensearch_client, searcher.index, query, vector, 10,
-                                                         searcher.backend.index_meta().lexical)]
+                                                         searcher.backend.index_meta())]
         differing += ours != theirs
     assert differing > 0, "per-shard RRF agreed with global RRF on every query of a 2-shard index"
 
@@ -187,7 +187,7 @@ def test_server_side_hybrid_needs_neural_search(searchers, opensearch_client, mi
     ensure_pipeline(opensearch_client)
     vector = minilm.encode_queries([QUERY])[0]
     search = searchers["opensearch"]
-    hits = server_side_hybrid(opensearch_client, search.index, QUERY, vector, 10, search.backend.index_meta().lexical)
+    hits = server_side_hybrid(opensearch_client, search.index, QUERY, vector, 10, search.backend.index_meta())
     assert len(hits) == 10 and len({d for d, _ in hits}) == 10
 
 

@@ -15,13 +15,14 @@ from hybrid.backends.embedded.ids import IdColumn
 from hybrid.backends.embedded.lexical import FieldBM25, layout_fields
 from hybrid.backends.embedded.postings import PostingsBM25
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
-from hybrid.backends.embedded.vectors import VectorMatrix
+from hybrid.backends.embedded.vectors import PassageColumns, VectorMatrix
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD
+from hybrid.passages import best_passages
 from hybrid.retrieval.facets import FacetCounts, FacetQuery, count_facets
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
-from hybrid.retrieval.types import BM25Query, SideQuery, StoredDocument, lucene_dense_score
+from hybrid.retrieval.types import BM25Query, KnnQuery, PassageMatches, SideQuery, StoredDocument, lucene_dense_score
 
 
 def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequence[str], *,
@@ -51,6 +52,7 @@ class EmbeddedSearch:
         # Memory-mapped: the ids, vectors and postings stay on disk (in the page cache), not in this process.
         self.ids = IdColumn(folder)
         self.vectors = VectorMatrix(folder, cosine=self._meta.fingerprint.similarity == "cosine")
+        self.passages = PassageColumns.load(folder)  # (bounds, spans) when documents are split into passages
         self.bm25 = {f: self._field_bm25(folder, f) for f in layout_fields(self._meta.lexical)} if self.ids else {}
         self._columns: dict[str, list[object]] | None = None
 
@@ -100,8 +102,22 @@ class EmbeddedSearch:
         # The older layout's multi_match best_fields: the better of the boosted title score and the text score.
         return np.maximum(self.bm25["title"].scores(query) * self._meta.lexical.title_boost, self.bm25["text"].scores(query))
 
-    def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
-        return lucene_dense_score(self.vectors.similarity(vector), self._meta.fingerprint.similarity)
+    def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each document's score, and with passages the row of its best passage (max-passage)."""
+        similarity = self.vectors.similarity(vector)
+        best_rows = None
+        if self.passages is not None:
+            similarity, best_rows = best_passages(similarity, np.asarray(self.passages[0]))
+        return lucene_dense_score(similarity, self._meta.fingerprint.similarity), best_rows
+
+    def _dense_hits(self, query: KnnQuery, mask: np.ndarray | None) -> RankedList:
+        scores, best_rows = self._dense_scores(query.vector)
+        ranked = top_hits(scores, mask, query.size, self.ids, positive_only=False)
+        if best_rows is None or self.passages is None:
+            return ranked
+        spans = self.passages[1]
+        rows = {doc_id: int(best_rows[self.ids.row_of(doc_id)]) for doc_id, _ in ranked}  # type: ignore[index]
+        return PassageMatches(ranked, {doc_id: (int(spans[r][0]), int(spans[r][1])) for doc_id, r in rows.items()})
 
     def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
         masks: dict[tuple[Filter, ...], np.ndarray | None] = {}
@@ -110,10 +126,10 @@ class EmbeddedSearch:
             if query.filters not in masks:
                 masks[query.filters] = self._mask(query.filters)
             if isinstance(query, BM25Query):
-                scores, positive_only = self._bm25_scores(query.text), True
+                out.append(top_hits(self._bm25_scores(query.text), masks[query.filters], query.size, self.ids,
+                                    positive_only=True))
             else:
-                scores, positive_only = self._dense_scores(query.vector), False
-            out.append(top_hits(scores, masks[query.filters], query.size, self.ids, positive_only=positive_only))
+                out.append(self._dense_hits(query, masks[query.filters]))
         return out
 
     def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:

@@ -25,6 +25,7 @@ import numpy as np
 from hybrid.backends.base import IndexNotFoundError, check_index_name, is_index_name
 from hybrid.documents import Document
 from hybrid.index_meta import IndexMeta
+from hybrid.passages import DocumentVectors
 
 CURRENT = "CURRENT"
 STORE = "store.sqlite"
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS docs (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL, vector BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passages (id TEXT PRIMARY KEY, spans TEXT NOT NULL);
 """
 
 
@@ -77,15 +79,32 @@ class Generation:
                 found.update(r[0] for r in self._db.execute(f"SELECT id FROM docs WHERE id IN ({marks})", chunk))
         return found
 
-    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> None:
+    def write(self, docs: Sequence[Document], vectors: Sequence[DocumentVectors]) -> None:
+        """A document's passage vectors are one blob, its rows in text order; the spans of a document of
+        more than one passage go to the passages table (a document without a row there is one passage)."""
         rows = [
-            (d.id, d.title, d.text, json.dumps(d.metadata), np.asarray(v, dtype=np.float32).tobytes())
+            (d.id, d.title, d.text, json.dumps(d.metadata), np.asarray(v.vectors, dtype=np.float32).tobytes())
             for d, v in zip(docs, vectors)
         ]
+        spans = [(d.id, json.dumps(v.spans)) for d, v in zip(docs, vectors) if len(v.spans) > 1]
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO docs(id, title, text, metadata, vector) VALUES (?,?,?,?,?)", rows)
+            self._db.executemany("DELETE FROM passages WHERE id = ?", [(d.id,) for d in docs])
+            self._db.executemany("INSERT INTO passages(id, spans) VALUES (?, ?)", spans)
             self._db.execute("COMMIT")
+
+    def vector_rows(self, dimension: int) -> int:
+        """Passage vectors stored, over all documents."""
+        with self._lock:
+            total = self._db.execute("SELECT COALESCE(SUM(LENGTH(vector)), 0) FROM docs").fetchone()[0]
+        return int(total) // (4 * dimension)
+
+    def spans_of(self, doc_id: str) -> list[tuple[int, int]] | None:
+        """The passage spans of a document split into several (None: one passage)."""
+        with self._lock:
+            row = self._db.execute("SELECT spans FROM passages WHERE id = ?", (doc_id,)).fetchone()
+        return None if row is None else [tuple(s) for s in json.loads(row[0])]  # type: ignore[misc]
 
     def count(self) -> int:
         with self._lock:

@@ -15,10 +15,11 @@ from hybrid.backends.embedded.ids import LEGACY_IDS, IdWriter
 from hybrid.backends.embedded.lexical import field_values, layout_fields, layout_scoring
 from hybrid.backends.embedded.postings import PostingsWriter
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
-from hybrid.backends.embedded.vectors import VectorWriter
+from hybrid.backends.embedded.vectors import PassageColumns, VectorWriter
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError
 from hybrid.ingest.shares import WorkerShare
+from hybrid.passages import DocumentVectors
 from hybrid.recipes.fingerprint import Fingerprint, check_fingerprint
 
 
@@ -30,9 +31,12 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
     folder = generation.folder
     for legacy in [*folder.glob("bm25-*"), folder / LEGACY_IDS]:  # files of the bm25s-era layout
         shutil.rmtree(legacy, ignore_errors=True) if legacy.is_dir() else legacy.unlink(missing_ok=True)
-    count = generation.count()
-    vectors = VectorWriter(folder, count, meta.fingerprint.dimension, meta.vector_compression,
+    count, dimension = generation.count(), meta.fingerprint.dimension
+    vectors = VectorWriter(folder, generation.vector_rows(dimension), dimension, meta.vector_compression,
                            cosine=meta.fingerprint.similarity == "cosine")
+    passages = PassageColumns(folder, count) if meta.passages is not None else None
+    if passages is None:
+        PassageColumns.remove(folder)
     scoring = layout_scoring(meta.lexical)
     postings = {field: PostingsWriter(folder / f"postings-{field}", k1=meta.lexical.k1, b=meta.lexical.b,
                                       scoring=scoring) for field in layout_fields(meta.lexical)}
@@ -41,12 +45,18 @@ def build_search_files(generation: Generation, meta: IndexMeta) -> None:
         if row >= count:
             raise BackendError(f"{generation.folder} changed while its search files were built; finish again")
         ids.add(doc_id)
-        vectors.add(np.frombuffer(blob, dtype=np.float32))
+        matrix = np.frombuffer(blob, dtype=np.float32).reshape(-1, dimension)
+        for vector in matrix:
+            vectors.add(vector)
+        if passages is not None:
+            passages.add((generation.spans_of(doc_id) if len(matrix) > 1 else None) or [(0, len(text))])
         for field, value in field_values(meta.lexical, title, text).items():
             postings[field].add(value)
     for writer in postings.values():
         writer.finish()
     vectors.finish()
+    if passages is not None:
+        passages.finish()
     ids.finish()  # last: its file is what marks the generation searchable
 
 
@@ -130,7 +140,13 @@ class EmbeddedTarget:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         return self._gen().existing_ids(ids)
 
-    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
+    @property
+    def meta(self) -> IndexMeta:
+        if self._meta is None:
+            raise BackendError("the embedded target is not open")
+        return self._meta
+
+    def write(self, docs: Sequence[Document], vectors: Sequence[DocumentVectors]) -> list[Reject]:
         self._gen().write(docs, vectors)
         return []
 

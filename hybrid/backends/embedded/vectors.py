@@ -19,6 +19,8 @@ from hybrid.backends.embedded.npy import NpyFile
 VECTORS = "vectors.npy"
 SCALES = "vector-scales.npy"
 NORMS = "vector-norms.npy"
+PASSAGE_BOUNDS = "passage-bounds.npy"  # document i's passages are rows bounds[i]:bounds[i+1]
+PASSAGE_SPANS = "passage-spans.npy"  # each row's character span of its document's text
 BLOCK_ROWS = 16_384  # rows scored per step: about 25 MB of float32 at 384 dimensions
 STORAGE = {"none": np.float32, "fp16": np.float16, "int8": np.int8}
 
@@ -101,3 +103,35 @@ class VectorMatrix:
             out[start : start + size] = raw
             del block  # unmapped: the page cache keeps the file, this process does not
         return out
+
+
+class PassageColumns:
+    """Which rows of the matrix are whose passages, and the character span of each (indices with passages)."""
+
+    def __init__(self, folder: Path, documents: int) -> None:
+        self.folder = folder
+        self._bounds = np.zeros(documents + 1, dtype=np.int64)
+        self._spans: list[tuple[int, int]] = []
+        self._next = 0
+
+    def add(self, spans: list[tuple[int, int]]) -> None:
+        """The next document's passage spans, in row order."""
+        self._spans.extend(spans)
+        self._next += 1
+        self._bounds[self._next] = len(self._spans)
+
+    def finish(self) -> None:
+        np.save(self.folder / PASSAGE_SPANS, np.asarray(self._spans, dtype=np.int64).reshape(-1, 2))
+        np.save(self.folder / PASSAGE_BOUNDS, self._bounds)
+
+    @staticmethod
+    def remove(folder: Path) -> None:
+        for name in (PASSAGE_BOUNDS, PASSAGE_SPANS):
+            (folder / name).unlink(missing_ok=True)
+
+    @staticmethod
+    def load(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(bounds, spans)``, or None for an index of one vector per document."""
+        if not (folder / PASSAGE_BOUNDS).is_file():
+            return None
+        return np.load(folder / PASSAGE_BOUNDS, mmap_mode="r"), np.load(folder / PASSAGE_SPANS, mmap_mode="r")

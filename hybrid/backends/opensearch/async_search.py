@@ -44,7 +44,7 @@ class AsyncOpenSearchSearch(IndexHandle):
         meta = await self.index_meta()
         if not queries:
             return []
-        return msearch_lists(await self.client.msearch(body=msearch_lines(self.index, queries, meta.lexical)), queries)
+        return msearch_lists(await self.client.msearch(body=msearch_lines(self.index, queries, meta)), queries)
 
     @translated
     async def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:

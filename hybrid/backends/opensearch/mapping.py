@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hybrid.backends.base import ID_FIELD, TEXT_FIELD, TITLE_FIELD, VECTOR_FIELD, IndexOptions
+from hybrid.backends.base import (
+    ID_FIELD,
+    PASSAGE_END,
+    PASSAGE_START,
+    PASSAGES_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    VECTOR_FIELD,
+    IndexOptions,
+)
 from hybrid.index_meta import META_KEY, IndexMeta
 from hybrid.lexical import BODY_FIELD, LexicalLayout
+from hybrid.passages import DocumentVectors
 
 # OpenSearch k-NN space for each encoder similarity (Lucene engine: faiss, the 2.19 default, needs
 # native libraries that the Maven Central plugin zip does not carry).
@@ -40,20 +50,34 @@ def hnsw_parameters(options: IndexOptions) -> dict[str, object]:
     return parameters
 
 
+def vector_property(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
+    return {
+        "type": "knn_vector",
+        "dimension": meta.fingerprint.dimension,
+        "method": {
+            "name": "hnsw",
+            "engine": "lucene",
+            "space_type": SPACE_TYPES[meta.fingerprint.similarity],
+            "parameters": hnsw_parameters(options),
+        },
+    }
+
+
+def dense_properties(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
+    """One vector per document, or (an index of passages) a nested object per passage: its vector and its
+    span of the text (doc values only: read back for the matched passage, never searched)."""
+    if meta.passages is None:
+        return {VECTOR_FIELD: vector_property(meta, options)}
+    span = {"type": "integer", "index": False}
+    return {PASSAGES_FIELD: {"type": "nested", "properties": {
+        VECTOR_FIELD: vector_property(meta, options), PASSAGE_START: span, PASSAGE_END: span}}}
+
+
 def index_body(meta: IndexMeta, options: IndexOptions) -> dict[str, object]:
     properties: dict[str, object] = {
         ID_FIELD: {"type": "keyword"},
         **lexical_properties(meta.lexical),
-        VECTOR_FIELD: {
-            "type": "knn_vector",
-            "dimension": meta.fingerprint.dimension,
-            "method": {
-                "name": "hnsw",
-                "engine": "lucene",
-                "space_type": SPACE_TYPES[meta.fingerprint.similarity],
-                "parameters": hnsw_parameters(options),
-            },
-        },
+        **dense_properties(meta, options),
     }
     for name, kind in meta.metadata_fields.items():
         if name in properties:
@@ -89,7 +113,12 @@ def index_meta_of(mapping_response: Mapping[str, object], index: str) -> IndexMe
     return IndexMeta.from_block(meta_block(mappings), index)
 
 
-def document_source(
-    doc_id: str, title: str, text: str, metadata: Mapping[str, object], vector: list[float]
-) -> dict[str, object]:
-    return {ID_FIELD: doc_id, TITLE_FIELD: title, TEXT_FIELD: text, VECTOR_FIELD: vector, **metadata}
+def document_source(doc_id: str, title: str, text: str, metadata: Mapping[str, object], vectors: DocumentVectors,
+                    *, passages: bool) -> dict[str, object]:
+    """The indexed document: its vector (the one passage's), or each passage's vector and span."""
+    if passages:
+        dense: dict[str, object] = {PASSAGES_FIELD: [
+            {VECTOR_FIELD: v.tolist(), PASSAGE_START: a, PASSAGE_END: b} for (a, b), v in zip(vectors.spans, vectors.vectors)]}
+    else:
+        dense = {VECTOR_FIELD: vectors.vectors[0].tolist()}
+    return {ID_FIELD: doc_id, TITLE_FIELD: title, TEXT_FIELD: text, **dense, **metadata}

@@ -9,6 +9,9 @@ import numpy as np
 
 from hybrid.backends.base import (
     ID_FIELD,
+    PASSAGE_END,
+    PASSAGE_START,
+    PASSAGES_FIELD,
     TEXT_FIELD,
     TITLE_FIELD,
     VECTOR_FIELD,
@@ -22,7 +25,7 @@ from hybrid.lexical import BODY_FIELD, LexicalLayout
 from hybrid.retrieval.facets import FacetCounts, FacetQuery, ordered
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
-from hybrid.retrieval.types import BM25Query, KnnQuery, ShardShortfall, SideQuery, StoredDocument
+from hybrid.retrieval.types import BM25Query, KnnQuery, PassageMatches, ShardShortfall, SideQuery, StoredDocument
 
 # Ids come from doc values; no stored fields (and so no _source decompression) are read per hit.
 IDS_ONLY: dict[str, object] = {"stored_fields": "_none_", "docvalue_fields": [ID_FIELD]}
@@ -57,16 +60,28 @@ def bm25_body(query: str, size: int, filters: Sequence[Filter], layout: LexicalL
     }
 
 
-def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter], ef_search: int | None = None) -> dict[str, object]:
+PASSAGE_SPAN_FIELDS = [f"{PASSAGES_FIELD}.{PASSAGE_START}", f"{PASSAGES_FIELD}.{PASSAGE_END}"]
+
+
+def knn_body(vector: np.ndarray, size: int, filters: Sequence[Filter], ef_search: int | None = None, *,
+             passages: bool = False) -> dict[str, object]:
     """Lucene k-NN with the filter inside the ``knn`` clause: k filtered neighbours, not k then filtered.
-    ``ef_search`` sets the HNSW candidate list for this query (Lucene uses at least k)."""
+    ``ef_search`` sets the HNSW candidate list for this query (Lucene uses at least k).
+
+    On an index of passages the k-NN runs over the nested passage vectors and answers k documents, each
+    scored by its best passage (Lucene joins passages to their document while it searches; the filter on
+    document fields applies to the passages' parents); the inner hit names that passage's span."""
     knn: dict[str, object] = {"vector": [float(x) for x in vector], "k": size}
     clauses = filter_clauses(filters)
     if clauses:
         knn["filter"] = {"bool": {"filter": clauses}}
     if ef_search is not None:
         knn["method_parameters"] = {"ef_search": ef_search}
-    return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
+    if not passages:
+        return {"size": size, **IDS_ONLY, "query": {"knn": {VECTOR_FIELD: knn}}}
+    nested = {"path": PASSAGES_FIELD, "score_mode": "max", "query": {"knn": {f"{PASSAGES_FIELD}.{VECTOR_FIELD}": knn}},
+              "inner_hits": {"size": 1, "_source": False, "docvalue_fields": PASSAGE_SPAN_FIELDS}}
+    return {"size": size, **IDS_ONLY, "query": {"nested": nested}}
 
 
 def sample_body(size: int, seed: int) -> dict[str, object]:
@@ -75,10 +90,10 @@ def sample_body(size: int, seed: int) -> dict[str, object]:
                                                        "random_score": {"seed": seed, "field": "_seq_no"}}}}
 
 
-def query_body(query: SideQuery, layout: LexicalLayout) -> dict[str, object]:
+def query_body(query: SideQuery, meta: IndexMeta) -> dict[str, object]:
     if isinstance(query, BM25Query):
-        return bm25_body(query.text, query.size, query.filters, layout)
-    return knn_body(query.vector, query.size, query.filters, query.ef_search)
+        return bm25_body(query.text, query.size, query.filters, meta.lexical)
+    return knn_body(query.vector, query.size, query.filters, query.ef_search, passages=meta.passages is not None)
 
 
 def describe(query: SideQuery) -> str:
@@ -88,20 +103,33 @@ def describe(query: SideQuery) -> str:
     return f"the BM25 query for {query.text[:60]!r}"
 
 
-def msearch_lines(index: str, queries: Sequence[SideQuery], layout: LexicalLayout) -> list[Mapping[str, object]]:
+def msearch_lines(index: str, queries: Sequence[SideQuery], meta: IndexMeta) -> list[Mapping[str, object]]:
     lines: list[Mapping[str, object]] = []
     for query in queries:
         # BM25 with the index's global term statistics, not each shard's: a 3-shard index ranks as a
         # 1-shard one would (one shard skips the extra phase).
         header = {"index": index, "search_type": "dfs_query_then_fetch"} if isinstance(query, BM25Query) else {"index": index}
-        lines += [header, query_body(query, layout)]
+        lines += [header, query_body(query, meta)]
     return lines
 
 
 def ranked_list(response: Mapping[str, object]) -> RankedList:
-    """``(doc_id, score)`` pairs, best first, from a search response."""
+    """``(doc_id, score)`` pairs, best first, from a search response (with the span of each document's
+    best passage when the hits carry one)."""
     hits = response["hits"]["hits"]  # type: ignore[index]
-    return [(str(h["fields"][ID_FIELD][0]), float(h["_score"])) for h in hits]
+    ranked = [(str(h["fields"][ID_FIELD][0]), float(h["_score"])) for h in hits]
+    spans = {doc_id: span for (doc_id, _), h in zip(ranked, hits) if (span := best_passage_span(h)) is not None}
+    return PassageMatches(ranked, spans) if spans else ranked
+
+
+def best_passage_span(hit: Mapping[str, object]) -> tuple[int, int] | None:
+    """The character span of the passage a nested k-NN hit was scored by (its one inner hit)."""
+    inner = (hit.get("inner_hits") or {}).get(PASSAGES_FIELD)  # type: ignore[attr-defined]
+    if not inner or not inner["hits"]["hits"]:
+        return None
+    fields = inner["hits"]["hits"][0].get("fields") or {}
+    start, end = fields.get(PASSAGE_SPAN_FIELDS[0]), fields.get(PASSAGE_SPAN_FIELDS[1])
+    return (int(start[0]), int(end[0])) if start and end else None
 
 
 def response_error(response: Mapping[str, object]) -> str | None:
@@ -168,7 +196,7 @@ def msearch_lists(msearch_response: Mapping[str, object], queries: Sequence[Side
             if missing >= total:
                 raise BackendUnavailableError(f"{describe(query)}: none of the index's {total} shards answered "
                                               f"({reason}); {RED_HINT}")
-            ranked = ShardShortfall(list(ranked), f"partial results: {missing} of {total} shards did not answer "
+            ranked = ShardShortfall(ranked, f"partial results: {missing} of {total} shards did not answer "
                                                   f"{describe(query)} ({reason}); documents on them are missing")
         lists.append(ranked)
     return lists
@@ -192,7 +220,7 @@ def stored_documents(mget_response: Mapping[str, object]) -> dict[str, StoredDoc
     return {d["_id"]: stored_document(d["_source"]) for d in docs if d.get("found")}  # type: ignore[index, union-attr]
 
 
-FETCH_EXCLUDES = [VECTOR_FIELD]
+FETCH_EXCLUDES = [VECTOR_FIELD, PASSAGES_FIELD]
 
 
 def facet_aggregations(query: FacetQuery) -> dict[str, object]:

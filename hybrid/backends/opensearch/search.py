@@ -39,7 +39,7 @@ class OpenSearchSearch(IndexHandle):
         meta = self.index_meta()
         if not queries:
             return []
-        return msearch_lists(self.client.msearch(body=msearch_lines(self.index, queries, meta.lexical)), queries)
+        return msearch_lists(self.client.msearch(body=msearch_lines(self.index, queries, meta)), queries)
 
     @translated
     def fetch(self, ids: Sequence[str]) -> dict[str, StoredDocument]:

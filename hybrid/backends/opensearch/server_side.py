@@ -18,7 +18,7 @@ import numpy as np
 
 from hybrid.backends.base import BackendError
 from hybrid.backends.opensearch.queries import IDS_ONLY, bm25_body, knn_body, ranked_list
-from hybrid.lexical import LexicalLayout
+from hybrid.index_meta import IndexMeta
 from hybrid.retrieval import params
 from hybrid.retrieval.fusion import RankedList, fuse
 from hybrid.retrieval.request import Filter
@@ -41,10 +41,10 @@ def rrf_pipeline_body(rank_constant: float = DEFAULT_RANK_CONSTANT) -> dict[str,
 
 
 def hybrid_query_body(query: str, vector: np.ndarray, size: int, filters: Sequence[Filter],
-                      layout: LexicalLayout) -> dict[str, object]:
+                      meta: IndexMeta) -> dict[str, object]:
     """The same two sub-queries as our client-side hybrid, as one server-side ``hybrid`` query."""
-    lexical = bm25_body(query, size, filters, layout)["query"]
-    dense = knn_body(vector, size, filters)["query"]
+    lexical = bm25_body(query, size, filters, meta.lexical)["query"]
+    dense = knn_body(vector, size, filters, passages=meta.passages is not None)["query"]
     return {"size": size, **IDS_ONLY, "query": {"hybrid": {"queries": [lexical, dense]}}}
 
 
@@ -63,13 +63,13 @@ def ensure_pipeline(client: OpenSearch, rank_constant: float = DEFAULT_RANK_CONS
 
 
 def server_side_hybrid(client: OpenSearch, index: str, query: str, vector: np.ndarray, size: int,
-                       layout: LexicalLayout, filters: Sequence[Filter] = ()) -> RankedList:
+                       meta: IndexMeta, filters: Sequence[Filter] = ()) -> RankedList:
     """The ranked list of OpenSearch's own RRF pipeline (call ``ensure_pipeline`` first)."""
-    body = hybrid_query_body(query, vector, size, filters, layout)
+    body = hybrid_query_body(query, vector, size, filters, meta)
     return ranked_list(client.search(index=index, body=body, params={"search_pipeline": PIPELINE}))
 
 
-def per_shard_rrf(client: OpenSearch, index: str, query: str, vector: np.ndarray, size: int, layout: LexicalLayout,
+def per_shard_rrf(client: OpenSearch, index: str, query: str, vector: np.ndarray, size: int, meta: IndexMeta,
                   rank_constant: float = DEFAULT_RANK_CONSTANT, depth: int = 100) -> RankedList:
     """Our simulation of RRF as neural-search 2.19 computes it — ranks within each shard, then the shards'
     lists merged by fused score — from plain per-shard queries (``preference=_shards:N``). It needs no
@@ -79,8 +79,10 @@ def per_shard_rrf(client: OpenSearch, index: str, query: str, vector: np.ndarray
     merged: list[tuple[str, float]] = []
     for shard in range(shards):
         preference = f"_shards:{shard}"
-        lexical = ranked_list(client.search(index=index, body=bm25_body(query, depth, (), layout), params={"preference": preference}))
-        dense = ranked_list(client.search(index=index, body=knn_body(vector, depth, ()), params={"preference": preference}))
+        lexical = ranked_list(client.search(index=index, body=bm25_body(query, depth, (), meta.lexical),
+                                            params={"preference": preference}))
+        dense = ranked_list(client.search(index=index, body=knn_body(vector, depth, (), passages=meta.passages is not None),
+                                          params={"preference": preference}))
         merged += [(h.doc_id, h.score) for h in fuse([lexical, dense], method="rrf", k=rank_constant)]
     merged.sort(key=lambda item: (-item[1], item[0]))
     return merged[:size]

@@ -15,8 +15,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hybrid.backends.base import (
     OPENSEARCH_COMPRESSIONS,
     BackendError,
@@ -32,6 +30,7 @@ from hybrid.backends.opensearch.mapping import document_source, index_body, meta
 from hybrid.backends.opensearch.workers import WorkerLoad
 from hybrid.documents import Document, Reject
 from hybrid.index_meta import IndexMeta, IndexMetaError, LoadState
+from hybrid.passages import DocumentVectors
 from hybrid.recipes.fingerprint import check_fingerprint
 
 if TYPE_CHECKING:
@@ -183,17 +182,24 @@ class OpenSearchTarget:
         response = self.client.mget(index=self.physical, body={"ids": list(ids)}, _source=False)
         return {d["_id"] for d in response["docs"] if d.get("found")}
 
-    def _actions(self, docs: Sequence[Document], vectors: np.ndarray) -> Iterator[dict[str, object]]:
-        for doc, vector in zip(docs, vectors):
+    @property
+    def meta(self) -> IndexMeta:
+        if self._meta is None:
+            raise BackendError("the OpenSearch target is not open")
+        return self._meta
+
+    def _actions(self, docs: Sequence[Document], vectors: Sequence[DocumentVectors]) -> Iterator[dict[str, object]]:
+        passages = self.meta.passages is not None
+        for doc, doc_vectors in zip(docs, vectors):
             yield {
                 "_op_type": "index",
                 "_index": self.physical,
                 "_id": doc.id,
-                "_source": document_source(doc.id, doc.title, doc.text, doc.metadata, vector.tolist()),
+                "_source": document_source(doc.id, doc.title, doc.text, doc.metadata, doc_vectors, passages=passages),
             }
 
     @translated
-    def write(self, docs: Sequence[Document], vectors: np.ndarray) -> list[Reject]:
+    def write(self, docs: Sequence[Document], vectors: Sequence[DocumentVectors]) -> list[Reject]:
         """Bulk in chunks by count and bytes. A document the cluster refuses for what it is (a mapping
         error, 4xx) is a reject; one it could not take just now (429, 5xx: a shard without its primary, a
         node going down) is not the document's fault and is sent again with exponential backoff and

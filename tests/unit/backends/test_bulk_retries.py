@@ -16,6 +16,9 @@ from hybrid.backends.base import BackendUnavailableError
 from hybrid.backends.opensearch.client import backoff_s, make_client
 from hybrid.backends.opensearch.target import OpenSearchTarget
 from hybrid.documents import Document
+from hybrid.index_meta import IndexMeta
+from hybrid.passages import DocumentVectors
+from hybrid.recipes import Fingerprint, bmretriever_spec
 from hybrid.settings import load_settings
 
 
@@ -65,11 +68,13 @@ def _target(url: str, budget_s: float) -> OpenSearchTarget:
     target = OpenSearchTarget(make_client(load_settings(opensearch_url=url)), initial_backoff_s=0.01,
                               retry_budget_s=budget_s)
     target.physical = "idx"
+    target._meta = IndexMeta(FINGERPRINT)
     return target
 
 
+FINGERPRINT = Fingerprint.of(bmretriever_spec("m"), weights="w", dimension=3)
 DOCS = [Document(id=f"d{i}", title="t", text="x", position=i) for i in range(4)]
-VECTORS = np.zeros((4, 3), dtype=np.float32)
+VECTORS = [DocumentVectors.whole(d.text, np.zeros(3, dtype=np.float32)) for d in DOCS]
 
 
 def test_transient_items_are_retried_and_bad_ones_rejected(cluster: str) -> None:

@@ -38,7 +38,7 @@ FINGERPRINT = Fingerprint.of(bmretriever_spec("m"), weights="w", dimension=3)
 
 def test_bm25_and_knn_bodies() -> None:
     vector = np.array([0.5, -1.0, 2.0], dtype=np.float32)
-    lines = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS), KnnQuery(vector, 60, FILTERS)], CURRENT_LAYOUT)
+    lines = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS), KnnQuery(vector, 60, FILTERS)], IndexMeta(FINGERPRINT))
     # BM25 ranks with the index's global term statistics (dfs), so shard count does not change it.
     assert lines[0] == {"index": "idx", "search_type": "dfs_query_then_fetch"} and lines[2] == {"index": "idx"}
     bm25, knn = lines[1], lines[3]
@@ -46,14 +46,14 @@ def test_bm25_and_knn_bodies() -> None:
     assert bm25["size"] == 40 and bm25["docvalue_fields"] == ["doc_id"] and bm25["stored_fields"] == "_none_"
     assert bm25["query"] == {"bool": {"must": [{"match": {"body": {"query": "statins LDL"}}}], "filter": filters}}
     # An index built before the layout was recorded keeps its own query: best field of title (x2) and text.
-    legacy = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS)], FIELDS_LAYOUT)[1]
+    legacy = msearch_lines("idx", [BM25Query("statins LDL", 40, FILTERS)], IndexMeta(FINGERPRINT, lexical=FIELDS_LAYOUT))[1]
     assert legacy["query"] == {"bool": {
         "must": [{"multi_match": {"query": "statins LDL", "fields": ["title^2.0", "text"], "type": "best_fields"}}],
         "filter": filters}}
     # The filter sits inside the knn clause (k filtered neighbours), never around it.
     assert knn["size"] == 60 and knn["query"] == {"knn": {"vector": {
         "vector": [0.5, -1.0, 2.0], "k": 60, "filter": {"bool": {"filter": filters}}}}}
-    plain = msearch_lines("idx", [KnnQuery(vector, 5)], CURRENT_LAYOUT)[1]
+    plain = msearch_lines("idx", [KnnQuery(vector, 5)], IndexMeta(FINGERPRINT))[1]
     assert "filter" not in plain["query"]["knn"]["vector"]
 
 
@@ -104,7 +104,7 @@ def test_hnsw_options_compression_and_ef_search() -> None:
     assert method["parameters"] == {"m": 32, "ef_construction": 256, "encoder": {"name": "sq"}}
     with pytest.raises(ValueError, match="vector compression must be one of none, sq"):
         IndexOptions(vector_compression="pq")  # type: ignore[arg-type]
-    knn = msearch_lines("idx", [KnnQuery(np.ones(3), 50, (), ef_search=400)], CURRENT_LAYOUT)[1]["query"]["knn"]["vector"]
+    knn = msearch_lines("idx", [KnnQuery(np.ones(3), 50, (), ef_search=400)], IndexMeta(FINGERPRINT))[1]["query"]["knn"]["vector"]
     assert knn["k"] == 50 and knn["method_parameters"] == {"ef_search": 400}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hybrid.backends.base import IndexOptions
 from hybrid.backends.embedded.ids import IdColumn
 from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.target import EmbeddedTarget
@@ -28,11 +29,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
     return load_encoder(str(save_tiny_gpt_neox(tmp_path_factory.mktemp("m"))), device="cpu", precision="fp32", max_length=32)
 
 
-def _ingest(root: Path, source: Source, encoder, **options):  # type: ignore[no-untyped-def]
+def _ingest(root: Path, source: Source, encoder, passages: bool = True, **options):  # type: ignore[no-untyped-def]
     target = EmbeddedTarget(root)
     try:
         return run_ingest(source, index="docs", encoder=encoder, target=target, rejects_path=root / "rejects.jsonl",
-                          metadata_fields=dict(source.fields.metadata), options=IngestOptions(batch_size=16, **options))
+                          metadata_fields=dict(source.fields.metadata), index_options=IndexOptions(passages=passages),
+                          options=IngestOptions(batch_size=16, **options))
     finally:
         target.close()
 
@@ -46,7 +48,8 @@ def _stored_ids(root: Path) -> list[str]:
 
 
 def test_round_trip_with_vectors(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
-    summary = _ingest(tmp_path, open_source(sample_dir()), tiny, limit=50)
+    """Without passages: one vector per document, the whole document's embedding."""
+    summary = _ingest(tmp_path, open_source(sample_dir()), tiny, passages=False, limit=50)
     docs = list(iter_corpus(sample_dir()))[:50]
     assert summary.indexed == 50 and summary.index_count == 50 and summary.rejected == 0
     folder = EmbeddedRoot(tmp_path).require("docs")
@@ -56,10 +59,38 @@ def test_round_trip_with_vectors(tmp_path: Path, tiny) -> None:  # type: ignore[
     expected = tiny.encode_passages([passage_text(d.title, d.text) for d in docs])
     order = [ids.index(d.id) for d in docs]
     np.testing.assert_allclose(vectors[order], expected, rtol=1e-4, atol=1e-5)
+    assert not (folder / "passage-bounds.npy").exists()
     gen = Generation(folder)
     meta = gen.index_meta("docs")
-    assert meta.fingerprint == tiny.fingerprint and meta.state == "ready"
+    assert meta.fingerprint == tiny.fingerprint and meta.state == "ready" and meta.passages is None
     gen.close()
+
+
+def test_round_trip_with_passages(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    """With passages (the default): each document's rows are its passages' embeddings (title + span of the
+    text), the spans cover the text in order, and none exceeds the encoder's 32-token window."""
+    _ingest(tmp_path, open_source(sample_dir()), tiny, limit=20)
+    docs = {d.id: d for d in list(iter_corpus(sample_dir()))[:20]}
+    folder = EmbeddedRoot(tmp_path).require("docs")
+    ids = list(IdColumn(folder))
+    vectors, bounds, spans = (np.load(folder / f) for f in ("vectors.npy", "passage-bounds.npy", "passage-spans.npy"))
+    assert len(bounds) == len(ids) + 1 and bounds[-1] == len(vectors) == len(spans) > len(ids)
+    tokenizer, checked = tiny.text_tokenizer, 0
+    for row, doc_id in enumerate(ids):
+        doc, mine = docs[doc_id], [tuple(s) for s in spans[bounds[row] : bounds[row + 1]]]
+        assert mine[0][0] == 0 and mine[-1][1] == len(doc.text)
+        assert all(a < b and a2 <= b for (a, b), (a2, _) in zip(mine, mine[1:]))  # in order, overlapping or touching
+        texts = [tiny.spec.format_passage(passage_text(doc.title, doc.text[a:b])) for a, b in mine]
+        fixed = len(tokenizer(tiny.spec.format_passage(passage_text(doc.title, "")))["input_ids"])
+        if fixed <= tiny.window_tokens // 2:  # a longer title leaves the passage half the window and is cut
+            assert all(len(tokenizer(t)["input_ids"]) <= tiny.window_tokens for t in texts)
+            checked += len(mine) > 1
+        np.testing.assert_allclose(vectors[bounds[row] : bounds[row + 1]],
+                                   tiny.encode_passages([passage_text(doc.title, doc.text[a:b]) for a, b in mine]),
+                                   rtol=1e-4, atol=1e-5)
+    assert checked >= 3
+    meta = Generation(folder).index_meta("docs")
+    assert meta.passages is not None and meta.passages.window == tiny.window_tokens == 31
 
 
 def test_rejects_file_and_the_rest_ingested(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
