@@ -62,20 +62,32 @@ def test_round_trip_on_scifact(opensearch_client, index_name: str, minilm, tmp_p
     for field in ("title", "text"):  # both copied into the one field BM25 scores
         assert mapping["properties"][field] == {"type": "text", "analyzer": "english", "copy_to": ["body"]}
     assert mapping["properties"]["body"] == {"type": "text", "analyzer": "english"}
-    vector = mapping["properties"]["vector"]
+    passages = mapping["properties"]["passages"]  # long documents as passages: one nested object each
+    assert passages["type"] == "nested"
+    assert passages["properties"]["start"] == passages["properties"]["end"] == {"type": "integer", "index": False}
+    vector = passages["properties"]["vector"]
     assert vector["dimension"] == 384 and vector["method"]["engine"] == "lucene"
     assert vector["method"]["space_type"] == "cosinesimil"  # MiniLM's similarity is cosine
     assert mapping["_meta"]["hybrid"]["fingerprint"] == minilm.fingerprint.to_meta()
     assert mapping["_meta"]["hybrid"]["state"] == "ready"
+    assert mapping["_meta"]["hybrid"]["passages"] == {"window": 256, "overlap": 64}
 
     settings = opensearch_client.indices.get_settings(index=physical)[physical]["settings"]["index"]
     assert settings["refresh_interval"] == "1s" and settings["number_of_replicas"] == "1"  # restored after the load
 
+    # Each document's passages: spans covering its text in order, each embedded with the title in front.
     sample = docs[:10]
     got = opensearch_client.mget(index=index_name, body={"ids": [d.id for d in sample]})["docs"]
-    stored = np.array([g["_source"]["vector"] for g in got], dtype=np.float32)
-    expected = minilm.encode_passages([passage_text(d.title, d.text) for d in sample])
-    np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-6)
+    split = 0
+    for doc, hit in zip(sample, got):
+        passages_of = hit["_source"]["passages"]
+        spans = [(p["start"], p["end"]) for p in passages_of]
+        assert spans[0][0] == 0 and spans[-1][1] == len(doc.text)
+        split += len(spans) > 1
+        expected = minilm.encode_passages([passage_text(doc.title, doc.text[a:b]) for a, b in spans])
+        np.testing.assert_allclose(np.array([p["vector"] for p in passages_of], dtype=np.float32), expected,
+                                   rtol=1e-5, atol=1e-6)
+    assert split > 0  # some SciFact abstracts are longer than MiniLM's 256 tokens
 
 
 def test_rejects_and_good_records(opensearch_client, index_name: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -233,7 +233,9 @@ def test_rerank_on_both_backends(searchers, monkeypatch: pytest.MonkeyPatch,  # 
         hits = list(first.hits + second.hits)
         stored, _ = searcher.backend.fetch_page([h.doc_id for h in plain.hits[:10]], None)
         ids = [h.doc_id for h in plain.hits[:10]]
-        scores = reranker.score(QUERY, [passage_text(stored[i].title, stored[i].text) for i in ids])
+        # The cross-encoder reads the passage the dense side matched (a long document's), else the document.
+        spans = {h.doc_id: h.passage or (0, len(stored[h.doc_id].text)) for h in plain.hits[:10]}
+        scores = reranker.score(QUERY, [passage_text(stored[i].title, stored[i].text[slice(*spans[i])]) for i in ids])
         expected = [i for _, _, i in sorted(zip(-scores, range(10), ids))]
         assert [h.doc_id for h in hits] == expected + [h.doc_id for h in plain.hits[10:12]], backend
         assert [h.rerank_score for h in hits[:10]] == pytest.approx(sorted(scores, reverse=True), abs=1e-5)
@@ -251,3 +253,34 @@ def test_rerank_on_both_backends(searchers, monkeypatch: pytest.MonkeyPatch,  # 
     monkeypatch.setattr(transport, "perform_request", counting)
     searcher.search(SearchRequest(QUERY, k=5, rerank=20))
     assert calls == ["/_msearch", f"/{searcher.index}/_mget"]
+
+
+def test_long_documents_as_passages_on_both_backends(opensearch_client, index_name: str, minilm,  # type: ignore[no-untyped-def]
+                                                     tmp_path: Path) -> None:
+    """Needles (a relevant abstract after 2,000+ words of others) on the node: the nested k-NN finds each one
+    by its best passage, in one request, as the embedded index does: same documents, scores and passages."""
+    from bench.needles import build_needles
+    from hybrid.beir import load_queries
+    from hybrid.ingest.pipeline import run_ingest
+    from hybrid.ingest.sources import open_source
+
+    folder = tmp_path / "needles"
+    offsets = build_needles(sample_dir(), folder, needles=4, distractors=60, seed=0)
+    embedded = EmbeddedTarget(tmp_path / "embedded")
+    for target in (OpenSearchTarget(opensearch_client), embedded):
+        run_ingest(open_source(folder, "beir"), index=index_name, encoder=minilm, target=target,
+                   rejects_path=tmp_path / "r.jsonl", metadata_fields={})
+    embedded.close()
+    search = EmbeddedSearch(tmp_path / "embedded", index_name)
+    try:
+        backends = {"opensearch": Searcher(OpenSearchSearch(opensearch_client, index_name), minilm),
+                    "embedded": Searcher(search, minilm)}
+        for query, text in load_queries(folder).items():
+            pages = {name: s.search(SearchRequest(text, mode="dense", k=10)).hits for name, s in backends.items()}
+            needle = next(h for h in pages["opensearch"] if h.doc_id == f"needle-{query}")
+            assert needle.passage is not None and needle.passage[1] > offsets[needle.doc_id]
+            ours, theirs = pages["opensearch"], pages["embedded"]
+            assert [(h.doc_id, h.passage) for h in ours] == [(h.doc_id, h.passage) for h in theirs]
+            assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-4)
+    finally:
+        search.close()
