@@ -101,7 +101,8 @@ def older_layout() -> Iterator[None]:
         pipeline.IndexMeta = original  # type: ignore[misc]
 
 
-def build_index(folder: Path, data: Path, index: str, encoder, *, old_layout: bool):  # type: ignore[no-untyped-def]
+def build_index(folder: Path, data: Path, index: str, encoder, *, old_layout: bool,  # type: ignore[no-untyped-def]
+                passages: bool = True):
     """An embedded index of the corpus, calibrated; its Searcher."""
     from hybrid.backends.base import IndexOptions
     from hybrid.backends.embedded.backend import EmbeddedBackend
@@ -115,7 +116,7 @@ def build_index(folder: Path, data: Path, index: str, encoder, *, old_layout: bo
     with older_layout() if old_layout else contextlib.nullcontext():
         target = EmbeddedTarget(folder)
         run_ingest(open_source(data, "beir"), index=index, encoder=encoder, target=target, rejects_path=Path(os.devnull),
-                   metadata_fields={}, index_options=IndexOptions(), options=IngestOptions())
+                   metadata_fields={}, index_options=IndexOptions(passages=passages), options=IngestOptions())
         target.close()
     backend = EmbeddedBackend(folder)
     recalibrate(backend, index, encoder, changed=True)
