@@ -123,6 +123,23 @@ def test_the_precision_setting_reaches_the_encoder(tmp_path: Path, tiny_model: s
     assert "precision" in capsys.readouterr().err
 
 
+def test_passage_flags_reach_the_index_record(tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hybrid.backends.embedded.store import EmbeddedRoot, Generation
+
+    base = ["ingest", "sample", "--embedded-dir", str(tmp_path / "idx"), "--model", tiny_model, "--limit", "5",
+            "--quiet", "--rejects", str(tmp_path / "r.jsonl")]
+    assert main([*base, "--index", "bad", "--passage-overlap", "9999"]) == USAGE
+    assert "passage overlap 9999: it must be 0..255 (half the window)" in capsys.readouterr().err
+    assert main([*base, "--index", "whole", "--no-passages"]) == 0
+    assert main([*base, "--index", "split", "--passage-overlap", "100"]) == 0
+    records = {}
+    for name in ("whole", "split"):
+        generation = Generation(EmbeddedRoot(tmp_path / "idx").require(name))
+        records[name] = generation.index_meta(name).passages
+        generation.close()
+    assert records["whole"] is None and records["split"] is not None and records["split"].overlap == 100
+
+
 def test_each_backend_refuses_the_others_vector_compression(tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
     argv = ["ingest", "sample", "--index", "sq", "--embedded-dir", str(tmp_path / "idx"), "--model", tiny_model,
             "--limit", "5", "--vector-compression", "sq", "--quiet", "--rejects", str(tmp_path / "r.jsonl")]

@@ -81,6 +81,11 @@ def test_the_table_shows_what_json_returns(demo: Path, capsys: pytest.CaptureFix
     for row, hit in zip(rows, out["hits"]):
         assert row[4] == str(hit["bm25_rank"] or "-") and row[6] == str(hit["dense_rank"] or "-")
         assert (row[8], row[9]) == (shown(hit["bm25_norm"]), shown(hit["dense_norm"]))
+    # The sample is indexed as passages: the span of the passage the dense side found each hit by.
+    assert table[2].split()[-2:] == ["passage", "title"]
+    for row, hit in zip(rows, out["hits"]):
+        assert row[10] == ("-" if hit["passage"] is None else f"{hit['passage'][0]}-{hit['passage'][1]}")
+        assert (hit["passage"] is None) == (hit["dense_rank"] is None)
 
 
 def test_paging_walks_one_list(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,6 +71,15 @@ def test_explain_adds_each_sides_rank_and_score(api: TestClient) -> None:
         assert sorted(s for s in ("bm25", "dense") if s in hit) == sorted(hit["found_by"])
 
 
+def test_dense_hits_name_the_passage_that_matched(api: TestClient) -> None:
+    hits = api.post("/v1/search", json={"query": QUERY, "k": 10, "mode": "dense"}).json()["hits"]
+    assert hits and all(len(h["passage"]) == 2 and 0 <= h["passage"][0] < h["passage"][1] for h in hits)
+    assert any(h["passage"][0] > 0 for h in hits)  # the tiny encoder's 64-token window splits the abstracts
+    assert all(h["snippet"].startswith("… ") == (h["passage"][0] > 0) for h in hits)  # the snippet starts there
+    bm25 = api.post("/v1/search", json={"query": QUERY, "k": 10, "mode": "bm25"}).json()["hits"]
+    assert all("passage" not in h for h in bm25)
+
+
 @pytest.mark.parametrize(
     ("url", "body", "status", "detail"),
     [
