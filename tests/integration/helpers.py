@@ -32,11 +32,12 @@ def sample_with_metadata(folder: Path) -> Path:
 
 
 def ingest_sample(target: IngestTarget, index: str, encoder: Encoder, folder: Path, *, shards: int = 1,
-                  limit: int | None = None) -> None:
-    """The sample with metadata into ``index`` (0 replicas)."""
+                  limit: int | None = None, passages: bool = True) -> None:
+    """The sample with metadata into ``index`` (0 replicas); ``passages=False`` for tests about something
+    else (one vector per document embeds half as many texts)."""
     run_ingest(open_source(sample_with_metadata(folder), "jsonl", META_FIELDS), index=index, encoder=encoder,
                target=target, rejects_path=folder / "rejects.jsonl", metadata_fields=dict(META_FIELDS.metadata),
-               index_options=IndexOptions(shards=shards, replicas=0),
+               index_options=IndexOptions(shards=shards, replicas=0, passages=passages),
                options=IngestOptions(batch_size=64, limit=limit))
 
 

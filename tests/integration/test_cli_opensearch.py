@@ -11,6 +11,7 @@ import pytest
 
 from hybrid.cli import main
 from hybrid.cli.errors import UNAVAILABLE
+from hybrid.retrieval import FusionConfig
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
 pytestmark = pytest.mark.opensearch
@@ -37,6 +38,9 @@ def test_eval_ingest_and_tune_on_opensearch(opensearch_url: str, opensearch_clie
     # The index's own encoder is found from its record: search needs no --model.
     assert main(["search", "protein gene", "--index", index_name, "--opensearch-url", opensearch_url, "--json"]) == 0
 
+    # A default that reads only the (random) dense side: tune must find a better fusion and store it.
+    record["default_fusion"] = {"config": FusionConfig("rrf", bm25_weight=0.0).to_record(), "chosen_by": "this test"}
+    opensearch_client.indices.put_mapping(index=physical, body={"_meta": {"hybrid": record}})
     # tune stores its best in the mapping's record (the physical index behind the alias); eval then runs it.
     assert main(["tune", "--dataset", "sample", "--index", index_name, "--opensearch-url", opensearch_url,
                  "--out", str(tmp_path / "t.json")]) == 0

@@ -139,7 +139,7 @@ def _ingest(settings, index: str, encoder, folder: Path, *, shards: int, replica
     try:
         run_ingest(open_source(sample_dir(), "beir"), index=index, encoder=encoder,
                    target=target or backend.ingest_target(), rejects_path=folder / "rejects.jsonl", metadata_fields={},
-                   index_options=IndexOptions(shards=shards, replicas=replicas),
+                   index_options=IndexOptions(shards=shards, replicas=replicas, passages=False),  # about nodes
                    options=IngestOptions(batch_size=50))
     finally:
         backend.close()

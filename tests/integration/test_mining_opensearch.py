@@ -26,7 +26,7 @@ def _ingest_sample(client, index: str, tmp_path: Path) -> set[str]:  # type: ign
     encoder = load_encoder(str(save_tiny_gpt_neox(tmp_path / "m")), device="cpu", precision="fp32", max_length=32)
     source, dropped = sample_missing_some_positives()
     run_ingest(source, index=index, encoder=encoder, target=OpenSearchTarget(client), rejects_path=tmp_path / "r.jsonl",
-               metadata_fields={}, index_options=IndexOptions(replicas=0), options=IngestOptions())
+               metadata_fields={}, index_options=IndexOptions(replicas=0, passages=False), options=IngestOptions())
     return dropped  # type: ignore[no-any-return]
 
 

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.opensearch
 def proxy_index(opensearch_client, minilm, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("proxy")
     index = f"test-proxy-{os.getpid()}"
-    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder)
+    # One vector per document: these tests are about the proxy; passages are tested in test_search_opensearch.
+    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder, passages=False)
     yield index
     opensearch_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
 
@@ -132,7 +133,7 @@ def test_node_down_is_503_then_recovers(minilm, tmp_path: Path) -> None:  # type
     from opensearchpy import OpenSearch
 
     with dedicated_node("proxy") as (manager, name, info):
-        ingest_sample(OpenSearchTarget(OpenSearch(hosts=[info.url])), "down", minilm, tmp_path, limit=30)
+        ingest_sample(OpenSearchTarget(OpenSearch(hosts=[info.url])), "down", minilm, tmp_path, limit=30, passages=False)
         proxy_settings = load_settings(opensearch_url=info.url, index="down", proxy_timeout_s=2.0)
         with TestClient(create_app(proxy_settings, encoder=minilm)) as api:
             assert api.post("/v1/search", json={"query": "statin"}).status_code == 200

@@ -28,12 +28,12 @@ pytestmark = pytest.mark.opensearch
 def served(opensearch_client, opensearch_url: str, minilm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("served")
     index = f"test-served-{os.getpid()}"
-    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder, limit=120)
+    ingest_sample(OpenSearchTarget(opensearch_client), index, minilm, folder, limit=120, passages=False)
     injected = folder / "injected.jsonl"
     injected.write_text(json.dumps(INJECTED) + "\n")
     run_ingest(open_source(injected, "jsonl", META_FIELDS), index=index, encoder=minilm,
                target=OpenSearchTarget(opensearch_client), rejects_path=folder / "rejects-injected.jsonl",
-               metadata_fields=dict(META_FIELDS.metadata), index_options=IndexOptions(replicas=0), options=IngestOptions())
+               metadata_fields=dict(META_FIELDS.metadata), index_options=IndexOptions(replicas=0, passages=False), options=IngestOptions())
     try:
         with served_proxy(opensearch_url, index, folder / "serve.log") as url:
             yield url

@@ -284,3 +284,26 @@ def test_long_documents_as_passages_on_both_backends(opensearch_client, index_na
             assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-4)
     finally:
         search.close()
+
+
+def test_an_index_of_passages_lists_its_documents_not_its_passages(indexed, opensearch_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Each passage is a nested Lucene document beside its document: the listing counts documents."""
+    import asyncio
+
+    from hybrid.backends.opensearch.backend import OpenSearchBackend
+    from hybrid.settings import load_settings
+
+    name, _ = indexed
+    backend = OpenSearchBackend(load_settings(opensearch_url=opensearch_url))
+
+    async def listed_async() -> dict[str, int]:
+        try:
+            return {e.name: e.documents for e in await backend.async_indices()}
+        finally:
+            await backend.aclose()
+
+    try:
+        assert {e.name: e.documents for e in backend.indices()}[name] == 400
+        assert asyncio.run(listed_async())[name] == 400
+    finally:
+        backend.close()
