@@ -146,15 +146,13 @@ def encoder_layout(encoder: Encoder, overlap: int | None = None) -> PassageLayou
     return PassageLayout(window, default_overlap(window) if overlap is None else overlap)
 
 
-def best_passages(scores: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per document, the best passage score and that passage's row, from per-passage ``scores`` and
-    ``bounds`` (document i's passages are rows ``bounds[i]:bounds[i+1]``, each document has at least one)."""
-    starts = bounds[:-1]
-    best = np.maximum.reduceat(scores, starts)
-    owner = np.repeat(np.arange(len(starts)), np.diff(bounds))
-    # The first row of each document that reaches its maximum.
-    hit = np.flatnonzero(scores == best[owner])
-    docs, at = np.unique(owner[hit], return_index=True)
-    first = np.full(len(starts), -1)
-    first[docs] = hit[at]
-    return best, first
+def document_maxima(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Each document's best passage score, from per-passage ``scores`` and ``bounds`` (document i's
+    passages are rows ``bounds[i]:bounds[i+1]``; each document has at least one)."""
+    return np.maximum.reduceat(scores, bounds[:-1])
+
+
+def best_row(scores: np.ndarray, bounds: np.ndarray, document: int) -> int:
+    """The row of ``document``'s best passage (the first, on a tie); asked for the hits only, not per row."""
+    start = int(bounds[document])
+    return start + int(np.argmax(scores[start : int(bounds[document + 1])]))

@@ -14,7 +14,8 @@ from hybrid.passages import (
     DocumentVectors,
     PassageLayout,
     PassageSplitter,
-    best_passages,
+    best_row,
+    document_maxima,
     encoder_layout,
     grouped,
     passage_texts,
@@ -48,8 +49,8 @@ def test_token_windows_step_by_room_minus_overlap_and_cover_the_text() -> None:
 def test_best_passage_is_the_maximum_of_each_document_and_its_first_row() -> None:
     scores = np.array([0.1, 0.7, 0.7, 0.2, 0.9, 0.3, 0.3], dtype=np.float64)
     bounds = np.array([0, 3, 4, 7])  # doc 0: rows 0-2, doc 1: row 3, doc 2: rows 4-6
-    best, rows = best_passages(scores, bounds)
-    assert best.tolist() == [0.7, 0.2, 0.9] and rows.tolist() == [1, 3, 4]
+    best, rows = document_maxima(scores, bounds), [best_row(scores, bounds, d) for d in range(3)]
+    assert best.tolist() == [0.7, 0.2, 0.9] and rows == [1, 3, 4]
 
 
 def test_layout_is_recorded_with_the_index_and_validated() -> None:

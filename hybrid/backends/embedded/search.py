@@ -18,15 +18,15 @@ from hybrid.backends.embedded.store import EmbeddedRoot, Generation
 from hybrid.backends.embedded.vectors import PassageColumns, VectorMatrix
 from hybrid.index_meta import IndexMeta
 from hybrid.lexical import BODY_FIELD
-from hybrid.passages import best_passages
+from hybrid.passages import best_row, document_maxima
 from hybrid.retrieval.facets import FacetCounts, FacetQuery, count_facets
 from hybrid.retrieval.fusion import RankedList
 from hybrid.retrieval.request import Filter, RangeFilter, TermFilter
 from hybrid.retrieval.types import BM25Query, KnnQuery, PassageMatches, SideQuery, StoredDocument, lucene_dense_score
 
 
-def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequence[str], *,
-             positive_only: bool) -> RankedList:
+def top_rows(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequence[str], *,
+             positive_only: bool) -> list[int]:
     """Best ``size`` rows (score descending, then id) among those the mask keeps."""
     keep = np.ones(len(scores), dtype=bool) if mask is None else mask.copy()
     if positive_only:
@@ -36,8 +36,13 @@ def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequen
         part = np.argpartition(-scores[rows], size - 1)[:size]
         cutoff = scores[rows][part].min()
         rows = rows[scores[rows] >= cutoff]  # keep ties at the cut-off, resolved by id below
-    ordered = sorted(rows.tolist(), key=lambda r: (-float(scores[r]), ids[r]))[:size]
-    return [(ids[r], float(scores[r])) for r in ordered]
+    return sorted(rows.tolist(), key=lambda r: (-float(scores[r]), ids[r]))[:size]
+
+
+def top_hits(scores: np.ndarray, mask: np.ndarray | None, size: int, ids: Sequence[str], *,
+             positive_only: bool) -> RankedList:
+    """``top_rows`` as ``(id, score)`` pairs."""
+    return [(ids[r], float(scores[r])) for r in top_rows(scores, mask, size, ids, positive_only=positive_only)]
 
 
 class EmbeddedSearch:
@@ -102,22 +107,19 @@ class EmbeddedSearch:
         # The older layout's multi_match best_fields: the better of the boosted title score and the text score.
         return np.maximum(self.bm25["title"].scores(query) * self._meta.lexical.title_boost, self.bm25["text"].scores(query))
 
-    def _dense_scores(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Each document's score, and with passages the row of its best passage (max-passage)."""
-        similarity = self.vectors.similarity(vector)
-        best_rows = None
-        if self.passages is not None:
-            similarity, best_rows = best_passages(similarity, np.asarray(self.passages[0]))
-        return lucene_dense_score(similarity, self._meta.fingerprint.similarity), best_rows
-
     def _dense_hits(self, query: KnnQuery, mask: np.ndarray | None) -> RankedList:
-        scores, best_rows = self._dense_scores(query.vector)
-        ranked = top_hits(scores, mask, query.size, self.ids, positive_only=False)
-        if best_rows is None or self.passages is None:
-            return ranked
-        spans = self.passages[1]
-        rows = {doc_id: int(best_rows[self.ids.row_of(doc_id)]) for doc_id, _ in ranked}  # type: ignore[index]
-        return PassageMatches(ranked, {doc_id: (int(spans[r][0]), int(spans[r][1])) for doc_id, r in rows.items()})
+        """Documents by their dense score: with passages, their best passage's (max-passage), whose span
+        each hit carries."""
+        similarity = self.vectors.similarity(query.vector)
+        space = self._meta.fingerprint.similarity
+        if self.passages is None:
+            return top_hits(lucene_dense_score(similarity, space), mask, query.size, self.ids, positive_only=False)
+        bounds, spans = np.asarray(self.passages[0]), self.passages[1]
+        scores = lucene_dense_score(document_maxima(similarity, bounds), space)
+        rows = top_rows(scores, mask, query.size, self.ids, positive_only=False)
+        best = {self.ids[r]: best_row(similarity, bounds, r) for r in rows}
+        return PassageMatches([(self.ids[r], float(scores[r])) for r in rows],
+                              {doc_id: (int(spans[p][0]), int(spans[p][1])) for doc_id, p in best.items()})
 
     def retrieve(self, queries: Sequence[SideQuery]) -> list[RankedList]:
         masks: dict[tuple[Filter, ...], np.ndarray | None] = {}

@@ -25,18 +25,19 @@ if TYPE_CHECKING:
 # Listing every index: mappings and aliases of all of them, then documents per physical index from one
 # search's terms aggregation on _index. Not _cat's docs.count: it counts Lucene documents, and each
 # passage of an index of passages is one (nested) beside its document.
-def _count_body(physical: list[str]) -> dict[str, object]:
-    return {"size": 0, "track_total_hits": False, "query": {"match_all": {}},
-            "aggs": {"per_index": {"terms": {"field": "_index", "size": max(1, len(physical))}}}}
+def _count_search(listed: list[tuple[str, str, object]]) -> dict[str, object] | None:
+    """The ``search`` arguments counting the documents of every listed physical index (None: none listed)."""
+    physical = sorted({physical for _, physical, _ in listed})
+    if not physical:
+        return None
+    body = {"size": 0, "track_total_hits": False, "query": {"match_all": {}},
+            "aggs": {"per_index": {"terms": {"field": "_index", "size": len(physical)}}}}
+    return {"index": ",".join(physical), "body": body, "ignore_unavailable": True}
 
 
 def _counts(answer: Mapping[str, object]) -> dict[str, int]:
     buckets = answer.get("aggregations", {}).get("per_index", {}).get("buckets", [])  # type: ignore[attr-defined]
     return {str(b["key"]): int(b["doc_count"]) for b in buckets}
-
-
-def _physical(listed: list[tuple[str, str, object]]) -> list[str]:
-    return sorted({physical for _, physical, _ in listed})
 
 
 class OpenSearchBackend:
@@ -118,21 +119,15 @@ class OpenSearchBackend:
     def indices(self) -> list[IndexEntry]:
         client = self.client
         listed = catalog(client.indices.get_mapping(index="*"), client.indices.get_alias(index="*"))
-        physical = _physical(listed)  # type: ignore[arg-type]
-        if not physical:
-            return []
-        return entries(listed, _counts(client.search(index=",".join(physical), body=_count_body(physical),
-                                                   ignore_unavailable=True)))
+        search = _count_search(listed)  # type: ignore[arg-type]
+        return entries(listed, _counts(client.search(**search))) if search else []
 
     @translated
     async def async_indices(self) -> list[IndexEntry]:
         client = self.async_client
         listed = catalog(await client.indices.get_mapping(index="*"), await client.indices.get_alias(index="*"))
-        physical = _physical(listed)  # type: ignore[arg-type]
-        if not physical:
-            return []
-        return entries(listed, _counts(await client.search(index=",".join(physical), body=_count_body(physical),
-                                                         ignore_unavailable=True)))
+        search = _count_search(listed)  # type: ignore[arg-type]
+        return entries(listed, _counts(await client.search(**search))) if search else []
 
     async def problem(self) -> str | None:
         """Why the proxy cannot serve from this cluster now (None: it can)."""
