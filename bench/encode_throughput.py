@@ -40,10 +40,49 @@ VARIANTS: dict[str, tuple[str, dict[str, object], bool]] = {
     "minilm hybrid cuda fp32": ("hybrid", {"name": "minilm", "precision": "fp32", "device": "cuda"}, False),
     "smollm2-135m BMRetriever recipe cuda auto (bf16)": ("hybrid", {"name": "smollm2-135m", "precision": "auto",
                                                                      "device": "cuda"}, True),
+    # Hub-only shapes with random weights (speed only): BMRetriever-410M's GPT-NeoX and BMRetriever-2B's Gemma.
+    "bmretriever-410m shape (random GPT-NeoX) cuda bf16": ("random", {"shape": "gpt-neox-410m", "device": "cuda"},
+                                                           False),
+    "bmretriever-2b shape (random Gemma) cuda bf16": ("random", {"shape": "gemma-2b", "device": "cuda"}, False),
+}
+# The published configurations of the two BMRetriever backbones. SmolLM2's tokenizer stands in for theirs
+# (no hub here), so the embedding table has its 49,152 rows; every transformer layer has the real shape.
+RANDOM_SHAPES: dict[str, tuple[str, dict[str, object]]] = {
+    "gpt-neox-410m": ("GPTNeoX", {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16,
+                                  "intermediate_size": 4096, "rotary_pct": 0.25, "max_position_embeddings": 2048}),
+    "gemma-2b": ("Gemma", {"hidden_size": 2048, "num_hidden_layers": 18, "num_attention_heads": 8,
+                           "num_key_value_heads": 1, "head_dim": 256, "intermediate_size": 16384,
+                           "max_position_embeddings": 8192}),
 }
 # bf16 autocast without native bf16 is emulated and slow: measured on a few passages, to show why
 # ``auto`` does not choose it there.
 EMULATED_BF16_PASSAGES = 200
+
+
+def device_of(variant: str) -> str:
+    return str(VARIANTS[variant][1].get("device", "cpu"))
+
+
+def random_decoder(shape: str, folder: Path, device: str) -> Path:
+    """A randomly initialised decoder of ``shape`` in bf16, saved with SmolLM2's tokenizer."""
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    from hybrid.encoders.gguf_cache import materialize_gguf
+    from hybrid.recipes.presets import preset
+
+    arch, shape_config = RANDOM_SHAPES[shape]
+    smollm2 = preset("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(materialize_gguf(Path(smollm2.source), str(smollm2.gguf_file)))
+    config = getattr(transformers, f"{arch}Config")(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                                                    eos_token_id=tokenizer.eos_token_id, **shape_config)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = getattr(transformers, f"{arch}Model")(config).to(torch.bfloat16)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
@@ -73,6 +112,11 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
     else:
         options = dict(options)
         device = str(options.pop("device", "cpu"))
+        if how == "random":
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="random-decoder-"))
+            options["name"] = str(random_decoder(str(options.pop("shape")), folder, device))
         encoder = load_encoder(str(options.pop("name")), device=device, **options)  # type: ignore[arg-type]
         encode_passages = encoder.encode_passages
         runtime = f"{encoder.runtime}, batch {encoder.batch_size}"
@@ -81,6 +125,10 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
             return encoder.encode_queries(batch, instruction="scifact")
 
     load_s = time.perf_counter() - started
+    if device_of(variant) == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
     encode_passages(texts[:32])  # warm-up
     started = time.perf_counter()
     head = encode_passages(texts[:n_passages])
@@ -101,6 +149,10 @@ def _worker(variant: str, data: Path, n_passages: int, out: Path) -> None:
         run = {qid: {docs[j].id: float(scores[r, j]) for j in top[r]} for r, qid in enumerate(qids)}
         result["dev_ndcg@10"] = evaluate(run, qrels, ["nDCG@10"])["nDCG@10"]
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if device_of(variant) == "cuda":
+        import torch
+
+        result["peak_gpu_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
     out.write_text(json.dumps(result))
 
 
@@ -108,7 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
     parser.add_argument("--passages", type=int, default=2000)
-    parser.add_argument("--smollm2-passages", type=int, default=100)
+    parser.add_argument("--smollm2-passages", type=int, default=100,
+                        help="passages timed for the decoders (SmolLM2, the random BMRetriever shapes)")
     parser.add_argument("--only", action="append", help="run only variants containing this text")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "encode_throughput.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -127,9 +180,9 @@ def main() -> None:
     for variant in VARIANTS:
         if args.only and not any(o in variant for o in args.only):
             continue
-        if "cuda" in variant and not torch.cuda.is_available():
+        if device_of(variant) == "cuda" and not torch.cuda.is_available():
             continue
-        n = args.smollm2_passages if variant.startswith("smollm2") else args.passages
+        n = args.passages if variant.startswith("minilm") else args.smollm2_passages
         if "bf16 autocast" in variant and not cpu_has_native_bf16():
             n = min(n, EMULATED_BF16_PASSAGES)
         tmp = args.out.with_suffix(".part.json")

@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--devices", nargs="+", help="default: cpu, and cuda where torch sees one")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train_throughput.json")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -79,7 +80,7 @@ def main() -> None:
 
     import torch
 
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for device in devices:
         for model in args.models:

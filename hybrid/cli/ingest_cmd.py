@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="filterable metadata field (keyword, or integer with ':int'), added to the format's; repeatable")
     p.add_argument("--model", help="encoder preset, path or hub name (default 'minilm')")
     p.add_argument("--device", help="cuda, cpu … (default: CUDA when present)")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="documents per encode/bulk batch (default 64)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="documents per encode/bulk batch (default 64 on a CPU, twice the encoder's batch on a GPU)")
     p.add_argument("--rejects", type=Path, help="rejects JSONL (default ./rejects-<index>.jsonl)")
     p.add_argument("--reindex", action="store_true", help="build a new index and swap the alias when done")
     p.add_argument("--force-merge", action="store_true", help="force-merge to one segment at the end")

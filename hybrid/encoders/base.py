@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybrid.encoders.device import Precision, autocast_for, effective_precision, pick_device, pick_dtype
+from hybrid.encoders.device import (
+    Precision,
+    activation_bytes_per_text,
+    autocast_for,
+    effective_precision,
+    gpu_batch_size,
+    pick_device,
+    pick_dtype,
+)
 from hybrid.recipes.errors import EncoderLoadError
 from hybrid.recipes.fingerprint import Fingerprint
 from hybrid.recipes.instructions import resolve_instruction
@@ -40,9 +48,9 @@ class Encoder(ABC):
     spec: EncoderSpec
     device: torch.device
     # Texts per forward pass when none is given: small batches keep a CPU's caches warm (MiniLM fp32 ran
-    # 1.17x faster at 8 than at 32, SmolLM2 1.55x at 4 than at 16, on a 2-core EPYC); GPUs want large ones.
+    # 1.17x faster at 8 than at 32, SmolLM2 1.55x at 4 than at 16, on a 2-core EPYC). On a GPU the batch
+    # is chosen from the model's shape and the free memory once the model is loaded.
     cpu_batch_size = 8
-    gpu_batch_size = 32
 
     def __init__(
         self,
@@ -59,7 +67,8 @@ class Encoder(ABC):
         self.device = pick_device(device)
         # Training passes float32: optimiser updates in bf16 weights lose most of their precision.
         self.dtype = dtype or pick_dtype(self.device, precision)
-        self.batch_size = batch_size or (self.cpu_batch_size if self.device.type == "cpu" else self.gpu_batch_size)
+        self._batch_given = batch_size is not None
+        self.batch_size = batch_size or self.cpu_batch_size
         self.requested_precision = precision
         self.precision = effective_precision(self.device, precision, kind=spec.kind, quantize=spec.quantize)
         self._autocast = autocast_for(self.device, self.precision)
@@ -74,6 +83,17 @@ class Encoder(ABC):
                                    f"{self.spec.dimension}")
         self._dimension = dimension
         self._weights = weights
+        if self.device.type == "cuda" and not self._batch_given:
+            self.batch_size = self._cuda_batch_size()
+
+    def _cuda_batch_size(self) -> int:
+        config = next((m.config for m in self.module.modules() if hasattr(getattr(m, "config", None), "hidden_size")),
+                      None)
+        if config is None:
+            return self.cpu_batch_size
+        free, _total = torch.cuda.mem_get_info(self.device)
+        dtype_bytes = torch.finfo(self.dtype).bits // 8
+        return gpu_batch_size(free, activation_bytes_per_text(config, self.spec.max_length, dtype_bytes))
 
     @property
     def dimension(self) -> int:

@@ -26,7 +26,6 @@ class DecoderEncoder(Encoder):
     """Last-token embeddings of a causal LM, with the BMRetriever templates."""
 
     cpu_batch_size = 4
-    gpu_batch_size = 16
 
     def __init__(
         self,

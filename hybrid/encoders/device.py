@@ -66,3 +66,31 @@ def autocast_for(device: torch.device, precision: RunPrecision) -> Callable[[], 
     if device.type == "cpu" and precision == "bf16":
         return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext
+
+
+# Batch choice on a GPU: the largest power of two in [GPU_MIN_BATCH, GPU_MAX_BATCH] whose inference
+# activations fit in a share of the free memory. Past a few hundred texts a batch gains nothing on
+# throughput and only delays the first out-of-memory error.
+GPU_MIN_BATCH = 8
+GPU_MAX_BATCH = 256
+GPU_ACTIVATION_SHARE = 0.5
+
+
+def activation_bytes_per_text(config: object, max_length: int, dtype_bytes: int) -> int:
+    """Live activations of one text at the widest point of a transformer layer without gradients: the
+    hidden state and its q/k/v/output projections, a (gated) MLP's intermediate tensors, and attention
+    scores in case the kernel materialises them."""
+    hidden = int(getattr(config, "hidden_size"))
+    intermediate = int(getattr(config, "intermediate_size", None) or 4 * hidden)
+    heads = int(getattr(config, "num_attention_heads", None) or 1)
+    per_token = 8 * hidden + 3 * intermediate
+    return (max_length * per_token + heads * max_length * max_length) * dtype_bytes
+
+
+def gpu_batch_size(free_bytes: int, per_text_bytes: int) -> int:
+    """Texts per forward pass for ``free_bytes`` of GPU memory (see ``activation_bytes_per_text``)."""
+    fits = int(free_bytes * GPU_ACTIVATION_SHARE) // max(per_text_bytes, 1)
+    size = GPU_MIN_BATCH
+    while size * 2 <= min(fits, GPU_MAX_BATCH):
+        size *= 2
+    return size

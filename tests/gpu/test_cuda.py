@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from hybrid.encoders import load_encoder
+from hybrid.encoders.device import GPU_MAX_BATCH, GPU_MIN_BATCH
 from hybrid.training.trainer import TrainConfig, train
 from tests.unit.training.test_train import TEXTS, word_examples
 
@@ -41,7 +42,10 @@ def test_half_precision_on_cuda_embeds_like_fp32_on_cpu(model: str) -> None:
     cpu = load_encoder(model, device="cpu", precision="fp32")
     gpu = load_encoder(model, device="cuda")
     expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    assert next(gpu.module().parameters()).dtype == expected
+    assert next(gpu.module.parameters()).dtype == expected
+    # The batch is chosen from the model's shape and free memory: a power of two within its bounds.
+    assert GPU_MIN_BATCH <= gpu.batch_size <= GPU_MAX_BATCH and gpu.batch_size & (gpu.batch_size - 1) == 0
+    _record(f"{model} batch chosen on CUDA", gpu.batch_size)
     for embed in ("encode_passages", "encode_queries"):
         cosines = _cosines(getattr(gpu, embed)(PASSAGES), getattr(cpu, embed)(PASSAGES))
         assert cosines.min() >= 0.999, (model, embed, cosines)
@@ -50,7 +54,7 @@ def test_half_precision_on_cuda_embeds_like_fp32_on_cpu(model: str) -> None:
 
 def test_fp32_on_cuda_loads_fp32_weights() -> None:
     encoder = load_encoder("minilm", device="cuda", precision="fp32")
-    assert next(encoder.module().parameters()).dtype == torch.float32
+    assert next(encoder.module.parameters()).dtype == torch.float32
 
 
 @pytest.mark.parametrize(("model", "lora"), [("minilm", False), ("smollm2-135m", True)])

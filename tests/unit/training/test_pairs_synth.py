@@ -49,6 +49,8 @@ def test_documents_iterates_the_whole_embedded_index(backend) -> None:  # type: 
 class EchoGenerator:
     """Stands in for the LM to test the filter: the passage's first words reversed, or words no passage has."""
 
+    batch_size = 8
+
     def generate(self, passages: list[str]) -> list[str]:
         return [" ".join(reversed(p.split()[:10])) if i % 2 == 0 else "zebra quasar xylophone"
                 for i, p in enumerate(passages)]
@@ -56,6 +58,8 @@ class EchoGenerator:
 
 class CopyingGenerator:
     """Pastes the passage's opening instead of asking about it."""
+
+    batch_size = 8
 
     def generate(self, passages: list[str]) -> list[str]:
         return [" ".join(p.split()[:12]) for p in passages]
