@@ -106,6 +106,11 @@ class PassageSplitter:
         encoded = self.tokenizer(texts, add_special_tokens=special, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
+    def _fits_whole(self, doc: Document) -> bool:
+        """Whether the document's whole embedded text (template, title, text) fits the window, counted exactly."""
+        text = self.encoder.spec.format_passage(passage_text(doc.title, doc.text))
+        return self._counts([text], special=True)[0] <= self.layout.window
+
     def split(self, docs: Sequence[Document]) -> list[tuple[Span, ...]]:
         """Each document's passage spans (one tokenizer call per batch for texts, one for titles)."""
         if not docs:
@@ -118,6 +123,9 @@ class PassageSplitter:
         out = []
         for doc, offsets, spent in zip(docs, encoded["offset_mapping"], fixed):
             room = max(floor, self.layout.window - spent - EDGE_MARGIN)
+            if room < len(offsets) <= self.layout.window - spent and self._fits_whole(doc):
+                out.append(((0, len(doc.text)),))  # within the edge margin, but the whole text fits: no split
+                continue
             out.append(tuple(token_windows([tuple(o) for o in offsets], room, self.layout.overlap, len(doc.text))))
         return out
 

@@ -97,6 +97,20 @@ def test_minilm_splitter_keeps_every_passage_inside_the_window(minilm) -> None: 
         assert 60 <= shared <= 68  # the overlap, give or take a token merged at an edge
 
 
+def test_a_document_that_fits_the_window_exactly_is_not_split(minilm) -> None:  # type: ignore[no-untyped-def]
+    layout = encoder_layout(minilm)
+    tokenizer = minilm.text_tokenizer
+    title = "Statin therapy"
+    spent = len(tokenizer(minilm.spec.format_passage(passage_text(title, "")))["input_ids"])
+    # One-token words: the text is exactly as many tokens as there are words.
+    for words in (layout.window - spent, layout.window - spent - 1):
+        doc = Document("edge", title, " ".join(["cells"] * words))
+        assert len(tokenizer(minilm.spec.format_passage(passage_text(title, doc.text)))["input_ids"]) <= 256
+        assert PassageSplitter(minilm, layout).split([doc]) == [((0, len(doc.text)),)]
+    over = Document("over", title, " ".join(["cells"] * (layout.window - spent + 1)))
+    assert len(PassageSplitter(minilm, layout).split([over])[0]) == 2
+
+
 def test_an_encoder_without_a_fast_tokenizer_cannot_split() -> None:
     slow = SimpleNamespace(text_tokenizer=SimpleNamespace(is_fast=False), spec=SimpleNamespace(model_id="m"))
     with pytest.raises(EncoderError, match="fast"):
