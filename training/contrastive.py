@@ -5,6 +5,10 @@ followed by up to B * h hard negatives. Query i is scored against every passage;
 cross-entropy of picking column i at temperature ``tau``. Another query's positive that is also
 judged relevant for query i (the same document twice in a batch) is masked out, so a true positive
 is never pushed away as a negative.
+
+Margin distillation (GPL, arXiv 2112.07577) instead learns a teacher's judgement: for a query, one
+positive and one negative, the student's score margin is regressed onto the cross-encoder's margin
+(MarginMSE). The student's cosines are divided by the temperature, so both margins are logits.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import torch
 
 from hybrid.encoders import Encoder
 from hybrid.recipes import resolve_instruction
-from hybrid.training.examples import TrainingExample
+from hybrid.training.examples import Passage, TrainingExample
 
 
 def info_nce(queries: torch.Tensor, passages: torch.Tensor, masked: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -32,6 +36,20 @@ def info_nce(queries: torch.Tensor, passages: torch.Tensor, masked: torch.Tensor
     return torch.nn.functional.cross_entropy(logits, labels)
 
 
+def margin_mse(queries: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, teacher_margins: torch.Tensor,
+               temperature: float) -> torch.Tensor:
+    """Mean squared error between the student's margin ``(cos(q, p) - cos(q, n)) / tau`` and the teacher's."""
+    q = torch.nn.functional.normalize(queries.float(), dim=-1)
+    p = torch.nn.functional.normalize(positives.float(), dim=-1)
+    n = torch.nn.functional.normalize(negatives.float(), dim=-1)
+    student = ((q * p).sum(-1) - (q * n).sum(-1)) / temperature
+    return torch.nn.functional.mse_loss(student, teacher_margins.to(student.device).float())
+
+
+def scored(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
+    return tuple(p for p in passages if p.teacher_score is not None)
+
+
 class ContrastiveCollator:
     """Examples → templated, tokenised query and passage batches plus the false-negative mask.
 
@@ -39,16 +57,19 @@ class ContrastiveCollator:
     time the example is seen (so several mined negatives are used over the epochs).
     """
 
-    def __init__(self, encoder: Encoder, hard_negatives: int, seed: int) -> None:
+    def __init__(self, encoder: Encoder, hard_negatives: int, seed: int, *, distill: bool = False) -> None:
         if hard_negatives < 0:
             raise ValueError("hard_negatives must be >= 0")
         self.encoder = encoder
         self.hard_negatives = hard_negatives
+        self.distill = distill
         self._rng = random.Random(seed)
 
     def __call__(self, examples: list[TrainingExample]) -> dict[str, object]:
         spec = self.encoder.spec
         queries = [spec.format_query(ex.query, resolve_instruction(ex.instruction)) for ex in examples]
+        if self.distill:
+            return self._margin_batch(examples, queries)
         chosen = [self._rng.choice(ex.positives) for ex in examples]
         negatives = [n for ex in examples
                      for n in self._rng.sample(ex.negatives, min(self.hard_negatives, len(ex.negatives)))]
@@ -60,6 +81,20 @@ class ContrastiveCollator:
             "queries": self.encoder.tokenize(queries),
             "passages": self.encoder.tokenize([spec.format_passage(p.text) for p in passages]),
             "masked": masked,
+        }
+
+    def _margin_batch(self, examples: list[TrainingExample], queries: list[str]) -> dict[str, object]:
+        """Queries, then B positives followed by B negatives, each pair's teacher margin."""
+        spec = self.encoder.spec
+        positives = [self._rng.choice(scored(ex.positives)) for ex in examples]
+        negatives = [self._rng.choice(scored(ex.negatives)) for ex in examples]
+        margins = [float(p.teacher_score) - float(n.teacher_score)  # type: ignore[arg-type]
+                   for p, n in zip(positives, negatives)]
+        return {
+            "queries": self.encoder.tokenize(queries),
+            "passages": self.encoder.tokenize([spec.format_passage(p.text) for p in positives + negatives]),
+            "masked": torch.zeros((len(examples), 2 * len(examples)), dtype=torch.bool),
+            "teacher_margins": torch.tensor(margins, dtype=torch.float32),
         }
 
 
@@ -75,6 +110,9 @@ class DualEncoder(torch.nn.Module):
         self.temperature = temperature
 
     def forward(self, queries: dict[str, torch.Tensor], passages: dict[str, torch.Tensor],
-                masked: torch.Tensor) -> dict[str, torch.Tensor]:
-        loss = info_nce(self.encoder.forward(queries), self.encoder.forward(passages), masked, self.temperature)
-        return {"loss": loss}
+                masked: torch.Tensor, teacher_margins: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        q, p = self.encoder.forward(queries), self.encoder.forward(passages)
+        if teacher_margins is not None:
+            half = q.shape[0]
+            return {"loss": margin_mse(q, p[:half], p[half:], teacher_margins, self.temperature)}
+        return {"loss": info_nce(q, p, masked, self.temperature)}

@@ -7,7 +7,8 @@ One JSON object per line::
      "negatives": [{"id": "...", "title": "...", "text": "...", ...}, ...]}  # may be empty
 
 Extra keys on a negative (``bm25_rank``, ``bm25_score``) are kept in the file for inspection and
-ignored by training. Each example carries its own task instruction, so files of different tasks can
+ignored by training. A passage's ``teacher_score`` (a cross-encoder's logit for the query and that
+passage, written by `hybrid adapt`) is what margin distillation (``--loss margin-mse``) learns from. Each example carries its own task instruction, so files of different tasks can
 be concatenated and every query is still embedded with the instruction of its task (as biomedical instruction tuning does, arXiv 2401.00579).
 """
 
@@ -26,6 +27,7 @@ from hybrid.training.errors import TrainingDataError
 class Passage:
     id: str
     text: str  # title and text joined as BEIR documents are embedded
+    teacher_score: float | None = None  # a cross-encoder's score for this passage and the example's query
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ def _passages(value: object, where: str, what: str) -> tuple[Passage, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
             raise TrainingDataError(f"{where}: {what}[{i}] needs a non-empty 'text'")
         title = item.get("title") or ""
-        out.append(Passage(str(item.get("id", f"{what}-{i}")), passage_text(str(title), item["text"])))
+        score = item.get("teacher_score")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise TrainingDataError(f"{where}: {what}[{i}].teacher_score must be a number")
+        out.append(Passage(str(item.get("id", f"{what}-{i}")), passage_text(str(title), item["text"]),
+                           None if score is None else float(score)))
     return tuple(out)
 
 

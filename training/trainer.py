@@ -37,10 +37,10 @@ from hybrid.encoders import Encoder, load_encoder
 from hybrid.encoders.device import cpu_has_native_bf16, pick_device
 from hybrid.recipes import SPEC_FILE, EncoderSpec, Fingerprint, resolve_spec
 from hybrid.recipes.fingerprint import weights_digest
-from hybrid.training.contrastive import ContrastiveCollator, DualEncoder
+from hybrid.training.contrastive import ContrastiveCollator, DualEncoder, scored
 from hybrid.training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
 from hybrid.training.dev_eval import DevSet, dense_ndcg
-from hybrid.training.errors import OutputExistsError
+from hybrid.training.errors import OutputExistsError, TrainingDataError
 from hybrid.training.examples import TrainingExample
 from hybrid.training.memory import check_fits
 
@@ -72,12 +72,15 @@ class TrainConfig:
     eval_every: int | None = None  # steps; default once per epoch
     patience: int | None = 3  # evaluations without improvement before stopping; None: never stop early
     seed: int = 13
+    loss: Literal["infonce", "margin-mse"] = "infonce"  # margin-mse: distil teacher_score margins (GPL)
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
             raise ValueError("batch_size must be >= 2 (in-batch negatives need company)")
         if self.grad_accum < 1 or self.learning_rate <= 0 or self.epochs <= 0:
             raise ValueError("grad_accum >= 1, learning_rate > 0 and epochs > 0 are required")
+        if self.loss not in ("infonce", "margin-mse"):
+            raise ValueError(f"loss {self.loss!r}: choose infonce or margin-mse")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ValueError(f"precision {self.precision!r}: choose auto, fp32, bf16 or fp16")
 
@@ -211,7 +214,8 @@ def _build_trainer(encoder: Encoder, examples: list[TrainingExample], output: Pa
         args=args,
         train_dataset=examples,  # type: ignore[arg-type]
         eval_dataset=list(dev.queries) if dev else None,  # type: ignore[arg-type]
-        data_collator=ContrastiveCollator(encoder, config.hard_negatives, config.seed),
+        data_collator=ContrastiveCollator(encoder, config.hard_negatives, config.seed,
+                                          distill=config.loss == "margin-mse"),
         callbacks=callbacks,
     )
 
@@ -220,6 +224,8 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
           dev: DevSet | None = None, device: str | None = None, resume: bool = False, overwrite: bool = False,
           progress: bool = True, cache_dir: Path | None = None, callbacks: list[Any] | None = None) -> TrainReport:
     """Fine-tune ``model`` (preset, path or hub name) on ``examples`` and write the encoder to ``output``."""
+    if config.loss == "margin-mse":
+        check_teacher_scores(examples)
     from transformers.trainer_utils import get_last_checkpoint
 
     checkpoints = output / CHECKPOINTS
@@ -292,6 +298,14 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     }, indent=2) + "\n")
     plot_curve(output / METRICS_FILE, output / CURVE_FILE, f"{base.model_id} → {output.name}")
     return report
+
+
+def check_teacher_scores(examples: list[TrainingExample]) -> None:
+    """Margin distillation needs, in every example, a positive and a negative with a teacher score."""
+    for example in examples:
+        if not scored(example.positives) or not scored(example.negatives):
+            raise TrainingDataError(f"query {example.query_id!r}: --loss margin-mse needs a positive and a negative "
+                                    "with a teacher_score in every example (`hybrid adapt` writes them)")
 
 
 def _rank() -> int:

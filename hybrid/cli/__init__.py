@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from hybrid.cli import (
+    adapt_cmd,
     eval_cmd,
     ingest_cmd,
     mine_cmd,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.register(sub)
     mine_cmd.register(sub)
     train_cmd.register(sub)
+    adapt_cmd.register(sub)
     synth_cmd.register(sub)
     return parser
 

@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                              "cross-encoder 1e-4)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
+    p.add_argument("--loss", choices=["infonce", "margin-mse"], default="infonce",
+                   help="infonce (default) or margin-mse: distil the teacher_score margins `hybrid adapt` writes")
     lora = p.add_mutually_exclusive_group()
     lora.add_argument("--lora", dest="lora", action="store_true", default=None, help="LoRA adapters (default for decoders)")
     lora.add_argument("--full", dest="lora", action="store_false", help="update all weights (default for sentence models)")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         **_given(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr),
         max_steps=args.max_steps, grad_accum=args.grad_accum, temperature=args.temperature,
-        hard_negatives=args.hard_negatives, lora=args.lora, lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
+        hard_negatives=args.hard_negatives, loss=args.loss, lora=args.lora, lora_rank=args.lora_rank, gradient_checkpointing=args.gradient_checkpointing, precision=args.precision,
         max_length=args.max_length, eval_every=args.eval_every, patience=args.patience or None, seed=args.seed,
     )
     examples = read_examples(args.data)

@@ -9,8 +9,10 @@ import torch
 
 from hybrid.encoders import load_encoder
 from hybrid.recipes import BMRETRIEVER_INSTRUCTIONS
-from hybrid.training.contrastive import ContrastiveCollator, info_nce
+from hybrid.training.contrastive import ContrastiveCollator, info_nce, margin_mse
+from hybrid.training.errors import TrainingDataError
 from hybrid.training.examples import Passage, TrainingExample
+from hybrid.training.trainer import TrainConfig, train
 from tests.unit.encoders.tiny_models import save_tiny_gpt_neox
 
 
@@ -84,3 +86,32 @@ def test_collator_applies_each_examples_instruction(tiny, monkeypatch) -> None: 
 def test_hard_negative_count_is_validated(tiny) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError):
         ContrastiveCollator(tiny, hard_negatives=-1, seed=0)
+
+
+def test_margin_mse_matches_the_definition() -> None:
+    q = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
+    p = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+    n = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    teacher = torch.tensor([5.0, -1.0])
+    tau = 0.1
+    student = [(1.0 - 0.0) / tau, (1 / math.sqrt(2) - 1.0) / tau]
+    expected = ((student[0] - 5.0) ** 2 + (student[1] + 1.0) ** 2) / 2
+    assert margin_mse(q, p, n, teacher, tau).item() == pytest.approx(expected, rel=1e-5)
+
+
+def _scored(qid: str, positive: tuple[str, float], negatives: list[tuple[str, float | None]]) -> TrainingExample:
+    return TrainingExample(qid, f"query {qid}", None, (Passage(positive[0], f"passage {positive[0]}", positive[1]),),
+                           tuple(Passage(n, f"passage {n}", s) for n, s in negatives))
+
+
+def test_distilling_collator_pairs_each_query_with_a_scored_negative_and_the_teacher_margin(tiny) -> None:  # type: ignore[no-untyped-def]
+    examples = [_scored("a", ("d1", 4.0), [("n1", 1.5), ("n2", None)]), _scored("b", ("d2", 0.5), [("n3", -2.0)])]
+    batch = ContrastiveCollator(tiny, hard_negatives=1, seed=0, distill=True)(examples)
+    assert batch["passages"]["input_ids"].shape[0] == 4  # d1, d2, then one negative each
+    assert batch["teacher_margins"].tolist() == [2.5, 2.5]  # n2 has no score, so a's negative is n1
+
+
+def test_margin_distillation_refuses_examples_without_teacher_scores(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    examples = [_scored("a", ("d1", 4.0), [("n1", 1.5)]), _scored("b", ("d2", 0.5), [("n3", None)])]
+    with pytest.raises(TrainingDataError, match="'b'.*teacher_score"):
+        train("minilm", examples, tmp_path / "run", TrainConfig(loss="margin-mse", batch_size=2))

@@ -1,0 +1,79 @@
+"""`hybrid adapt` end to end on the bundled sample with tiny models: every step's output, teacher scores
+that are the cross-encoder's, margin distillation, resuming from the work folder, and refusing a work
+folder made with other settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybrid.encoders import load_encoder
+from hybrid.recipes import passage_text
+from hybrid.rerank.cross_encoder import load_reranker
+from hybrid.training.adapt import LABELLED_FILE, QUERIES_FILE, STATE_FILE, TEACHER_DIR, AdaptConfig, adapt
+from hybrid.training.errors import AdaptError
+from hybrid.training.reranker import RerankerConfig
+from hybrid.training.trainer import TrainConfig
+from tests.unit.encoders.tiny_models import save_tiny_cross_encoder, save_tiny_gpt_neox, save_tiny_llama_lm
+
+
+def _config(tmp_path: Path, **changes: object) -> AdaptConfig:
+    base = dict(
+        model=str(save_tiny_gpt_neox(tmp_path / "dense")), generator=str(save_tiny_llama_lm(tmp_path / "lm")),
+        passages=12, title_pairs=16, reranker_base=str(save_tiny_cross_encoder(tmp_path / "ce")), negatives=2,
+        keep_top=100, max_new_tokens=8,
+        train=TrainConfig(loss="margin-mse", max_steps=3, batch_size=4, lora=False, max_length=32, warmup_ratio=0.0,
+                          patience=None),
+        teacher=RerankerConfig(max_steps=2, batch_size=4, group_size=3, max_length=32),
+    )
+    return AdaptConfig(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_adapt_runs_every_step_and_resumes_from_its_work_folder(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    search, _, _ = backend
+    config = _config(tmp_path)
+    work, out = tmp_path / "work", tmp_path / "adapted"
+    report = adapt(search, "s", out, config, work=work, device="cpu", quiet=True)
+
+    assert list(report.steps) == ["queries", "teacher", "labels", "encoder"]
+    queries = report.steps["queries"]
+    assert queries["title_pairs"] == 16 and queries["written_for"] == 12
+    assert queries["examples"] == report.steps["labels"]["examples"] >= 16
+    records = [json.loads(line) for line in (work / LABELLED_FILE).read_text().splitlines()]
+    assert all(r["negatives"] and r["positives"][0]["id"] not in {n["id"] for n in r["negatives"]} for r in records)
+    # Every passage carries the teacher's own score for it.
+    teacher = load_reranker(str(work / TEACHER_DIR), device="cpu")
+    first = records[0]
+    passages = first["positives"] + first["negatives"]
+    expected = teacher.score(first["query"], [passage_text(p.get("title") or "", p["text"]) for p in passages])
+    assert np.allclose([p["teacher_score"] for p in passages], expected, atol=1e-3)
+    # The adapted encoder was trained by margin distillation and loads like any encoder.
+    training = json.loads((out / "training.json").read_text())
+    assert training["config"]["loss"] == "margin-mse" and training["steps"] == 3
+    assert load_encoder(str(out), device="cpu").encode_queries(["statins"]).shape[0] == 1
+
+    stamps = {f: (work / f).stat().st_mtime_ns for f in (QUERIES_FILE, LABELLED_FILE)}
+    again = adapt(search, "s", out, config, work=work, device="cpu", quiet=True)
+    assert again.steps == report.steps
+    assert {f: (work / f).stat().st_mtime_ns for f in stamps} == stamps
+
+    with pytest.raises(AdaptError, match="negatives"):
+        adapt(search, "s", out, _config(tmp_path, negatives=3), work=work, device="cpu", quiet=True)
+
+
+def test_a_given_teacher_is_used_as_is(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    search, _, _ = backend
+    teacher = save_tiny_cross_encoder(tmp_path / "teacher", seed=3)
+    config = _config(tmp_path, passages=0, reranker=str(teacher))
+    report = adapt(search, "s", tmp_path / "adapted", config, work=tmp_path / "work", device="cpu", quiet=True)
+    assert list(report.steps) == ["queries", "labels", "encoder"] and not (tmp_path / "work" / TEACHER_DIR).exists()
+    state = json.loads((tmp_path / "work" / STATE_FILE).read_text())
+    assert state["settings"]["reranker"] == str(teacher) and state["settings"]["index"] == "s"
+
+
+def test_nothing_to_learn_from_is_refused() -> None:
+    with pytest.raises(ValueError, match="nothing to learn"):
+        AdaptConfig(passages=0, title_pairs=0)
