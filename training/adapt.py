@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hybrid.progress import on_terminal, track
 from hybrid.recipes import passage_text
 from hybrid.training.errors import AdaptError
 from hybrid.training.examples import read_examples, write_examples
@@ -60,7 +61,7 @@ class AdaptConfig:
     teacher: RerankerConfig = field(default_factory=lambda: RerankerConfig(group_size=4))
 
     def __post_init__(self) -> None:
-        if self.passages is not None and self.passages < 0 or self.title_pairs < 0 or self.negatives < 1:
+        if (self.passages is not None and self.passages < 0) or self.title_pairs < 0 or self.negatives < 1:
             raise ValueError("passages and title_pairs must be >= 0 and negatives >= 1")
         if self.passages == 0 and self.title_pairs == 0:
             raise ValueError("nothing to learn from: no written queries (passages 0) and no title pairs")
@@ -147,7 +148,9 @@ def write_queries(search: SearchBackend, config: AdaptConfig, path: Path, *, dev
         documents = sampled_documents(search, config.passages, config.seed)
         _say(f"writing queries for {len(documents)} documents with {config.generator}", quiet)
         generator = QueryGenerator(config.generator, device=device, max_new_tokens=config.max_new_tokens)
-        records += synthesize(search, iter(documents), generator, SynthConfig(keep_top=config.keep_top, mining=mining), report=synth)
+        shown = track(documents, len(documents), "queries", "doc", enabled=not quiet and on_terminal())
+        records += synthesize(search, shown, generator, SynthConfig(keep_top=config.keep_top, mining=mining),
+                              report=synth)
     titles = 0
     if config.title_pairs:
         documents = sampled_documents(search, config.title_pairs, config.seed + 1)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hybrid.cli import main
 from hybrid.encoders import load_encoder
 from hybrid.recipes import passage_text
 from hybrid.rerank.cross_encoder import load_reranker
@@ -77,3 +78,11 @@ def test_a_given_teacher_is_used_as_is(backend, tmp_path: Path) -> None:  # type
 def test_nothing_to_learn_from_is_refused() -> None:
     with pytest.raises(ValueError, match="nothing to learn"):
         AdaptConfig(passages=0, title_pairs=0)
+
+
+def test_cli_refuses_nothing_to_learn_and_a_missing_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "adapted")
+    assert main(["adapt", "--out", out, "--passages", "0", "--embedded-dir", str(tmp_path / "idx")]) == 2
+    assert "nothing to learn" in capsys.readouterr().err
+    assert main(["adapt", "--index", "absent", "--out", out, "--embedded", "--embedded-dir", str(tmp_path / "idx")]) == 3
+    assert "absent" in capsys.readouterr().err
