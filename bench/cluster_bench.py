@@ -40,14 +40,14 @@ from bench.load import (  # noqa: E402
     statuses,
     success_rate,
 )
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, p50_p95_ms  # noqa: E402
 
 KILL_AT_S = 10.0
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered) * 1000, "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000}
+    p50, p95 = p50_p95_ms(samples)
+    return {"p50_ms": p50, "p95_ms": p95}
 
 
 class TimedTarget:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import statistics
 from pathlib import Path
 
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
@@ -64,3 +65,15 @@ def header(info: dict[str, object]) -> str:
     if info.get("precision"):
         line += f"; precision: {info['precision']}"
     return line
+
+
+def percentile_ms(seconds: list[float], share: float) -> float:
+    """The ``share`` percentile of latencies given in seconds, in ms (the sample at rank ``share * (n - 1)``,
+    rounded down: no interpolation between two requests)."""
+    ordered = sorted(seconds)
+    return ordered[int(share * (len(ordered) - 1))] * 1000
+
+
+def p50_p95_ms(seconds: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile of latencies given in seconds, in ms."""
+    return statistics.median(seconds) * 1000, percentile_ms(seconds, 0.95)

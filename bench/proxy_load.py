@@ -28,7 +28,7 @@ VARIANTS = {ON: ([], "auto"), OFF: (["--no-batching"], "auto"), BEFORE: (["--no-
 sys.path.insert(0, str(ROOT))
 
 from bench.load import run_load  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, percentile_ms  # noqa: E402
 
 
 def _load(url: str, concurrency: int, requests: int, seconds: float, queries: list[str]) -> dict[str, object]:
@@ -45,7 +45,7 @@ def _summary(rounds: list[dict[str, object]], concurrency: int, variant: str) ->
         "proxy": variant, "concurrency": concurrency, "rounds": len(rounds), "requests": len(latencies),
         "errors": sum(int(r["errors"]) for r in rounds), "seconds": wall,  # type: ignore[call-overload]
         "rps": len(latencies) / wall, "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "p99_ms": percentile_ms(latencies, 0.99),
     }
 
 

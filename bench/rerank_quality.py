@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.fusion_quality import MEASURES, build_index, labelled_encoders  # noqa: E402
+from bench.machine import p50_p95_ms  # noqa: E402
 
 
 class ScoreCache:
@@ -56,8 +56,8 @@ class ScoreCache:
 
 
 def _ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"p50": statistics.median(ordered) * 1000, "p95": ordered[round(0.95 * (len(ordered) - 1))] * 1000}
+    p50, p95 = p50_p95_ms(values)
+    return {"p50": p50, "p95": p95}
 
 
 def quality(searcher, queries, qrels, depths: list[int], bm25_depth: int) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]

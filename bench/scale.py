@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.corpus_gen import generate  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, p50_p95_ms  # noqa: E402
 
 EF_VALUES = (10, 100, 400)
 VARIANTS = {"opensearch": ("none", "sq"), "embedded": ("none", "fp16", "int8")}
@@ -80,8 +80,8 @@ def _planted(corpus: Path) -> tuple[list[str], list[set[str]]]:
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50": statistics.median(ordered) * 1000, "p95": ordered[int(0.95 * (len(ordered) - 1))] * 1000}
+    p50, p95 = p50_p95_ms(samples)
+    return {"p50": p50, "p95": p95}
 
 
 def _rss_mib(pid: int | str = "self") -> dict[str, float]:

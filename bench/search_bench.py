@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -27,12 +26,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.ingest_throughput import _node_url  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, p50_p95_ms  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+    return p50_p95_ms(samples)
 
 
 def _ingest(target, data: Path, index: str, encoder, *, passages: bool = True) -> None:  # type: ignore[no-untyped-def]
