@@ -59,7 +59,7 @@ def main() -> None:
                "--model", model, "--embedded", "--embedded-dir", str(args.work / "idx"),
                "--instruction", args.instruction, "--out", str(out))
         metrics[label] = json.loads(out.read_text())["metrics"]
-    steps = json.loads((args.work / "work" / "adapt.json").read_text())
+    steps = json.loads((args.work / "work" / "adapt.json").read_text())["steps"]
     machine = describe()
     print(f"\n{header(machine)}")
     print(f"{args.split} split; adapted {args.model} without qrels: {args.passages} LM-written queries asked for, "
@@ -68,11 +68,11 @@ def main() -> None:
     for mode in ("bm25", "dense", "hybrid"):
         b, a = metrics["base"][mode]["nDCG@10"], metrics["adapted"][mode]["nDCG@10"]
         print(f"{mode:8}{b:9.4f}{a:9.4f}{a - b:+9.4f}")
-    for name, step in steps["steps"].items():
-        print(f"  {name}: {step.get('seconds')} s")
+    for name, step in steps.items():
+        print(f"  {name}: {step['report'].get('seconds')} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "split": args.split, "settings": steps["settings"],
-                                    "steps": steps["steps"], "metrics": metrics}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"machine": machine, "split": args.split, "settings": steps["encoder"]["settings"],
+                                    "steps": {name: step["report"] for name, step in steps.items()}, "metrics": metrics}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 from hybrid.progress import on_terminal, track
 from hybrid.recipes import passage_text
-from hybrid.training.errors import AdaptError
 from hybrid.training.examples import read_examples, write_examples
 from hybrid.training.mining import MiningConfig, bm25_lists, candidate_negatives, negative_records
 from hybrid.training.pairs import document_pairs
@@ -81,27 +80,50 @@ def _say(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+# The settings each step's output depends on, besides those of the steps before it.
+STEP_SETTINGS: dict[str, tuple[str, ...]] = {
+    "queries": ("index", "generator", "passages", "title_pairs", "negatives", "keep_top", "max_new_tokens", "seed"),
+    "teacher": ("reranker", "reranker_base", "teacher"),
+    "labels": ("reranker",),
+    "encoder": ("model", "train"),
+}
+
+
 class AdaptWork:
-    """The work folder: step results and ``adapt.json`` (the settings they were made with, and reports)."""
+    """The work folder's ``adapt.json``: for each finished step its report and the settings it was made
+    with. A step is reused only while those settings (its own and its predecessors') are unchanged, so
+    changing, say, the learning rate retrains the encoder from the same labels."""
 
     def __init__(self, folder: Path, config: AdaptConfig, index: str) -> None:
-        self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / STATE_FILE
-        settings = {"index": index, **config.record()}
-        state = json.loads(self.path.read_text()) if self.path.is_file() else {"settings": settings, "steps": {}}
-        if state["settings"] != settings:
-            changed = sorted(k for k in {*settings, *state["settings"]}
-                             if settings.get(k) != state["settings"].get(k))
-            raise AdaptError(f"{folder} holds a run with other settings ({', '.join(changed)}); "
-                             "use another --work folder or the same settings to resume")
-        self.state = state
+        record = {"index": index, **config.record()}
+        self.settings: dict[str, dict[str, object]] = {}
+        keys: list[str] = []
+        for step, own in STEP_SETTINGS.items():
+            keys += own
+            self.settings[step] = {k: record[k] for k in keys}
+        self.state = json.loads(self.path.read_text()) if self.path.is_file() else {"steps": {}, "started": {}}
 
     def done(self, step: str) -> dict[str, object] | None:
-        return self.state["steps"].get(step)  # type: ignore[no-any-return]
+        """The step's report if it finished with the current settings."""
+        entry = self.state["steps"].get(step)
+        return entry["report"] if entry and entry["settings"] == self.settings[step] else None  # type: ignore[no-any-return]
+
+    def resumable(self, step: str) -> bool:
+        """Whether a started, unfinished run of the step used the current settings (training resumes it)."""
+        return self.state["started"].get(step) == self.settings[step]
+
+    def start(self, step: str) -> None:
+        self.state["started"][step] = self.settings[step]
+        self._save()
 
     def finish(self, step: str, report: dict[str, object]) -> None:
-        self.state["steps"][step] = report
+        self.state["steps"][step] = {"settings": self.settings[step], "report": report}
+        self.state["started"].pop(step, None)
+        self._save()
+
+    def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=2) + "\n")
         tmp.replace(self.path)
@@ -204,6 +226,7 @@ def adapt(search: SearchBackend, index: str, output: Path, config: AdaptConfig, 
         if done is None:
             _say(f"[adapt] {name} …", quiet)
             started = time.perf_counter()
+            state.start(name)
             done = {**run(), "seconds": round(time.perf_counter() - started, 1)}  # type: ignore[operator]
             state.finish(name, done)
             _say(f"[adapt] {name}: {json.dumps(done)}", quiet)
@@ -219,6 +242,7 @@ def adapt(search: SearchBackend, index: str, output: Path, config: AdaptConfig, 
                                                config.teacher, device=device, overwrite=True,
                                                progress=not quiet).summary())
     step("labels", lambda: label(queries, str(teacher), labelled, device=device, quiet=quiet))
+    resume = state.resumable("encoder")  # else a run with other settings (or none) is replaced
     step("encoder", lambda: train(config.model, read_examples([labelled]), output, config.train, device=device,
-                                  resume=True, progress=not quiet).summary())
+                                  resume=resume, overwrite=not resume, progress=not quiet).summary())
     return report

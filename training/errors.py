@@ -11,7 +11,3 @@ class ModelTooLargeError(RuntimeError):
 
 class OutputExistsError(FileExistsError):
     """The output folder holds an earlier run; the message says to resume or overwrite."""
-
-
-class AdaptError(ValueError):
-    """The adaptation's work folder belongs to a run with other settings."""

@@ -1,9 +1,10 @@
 """`hybrid adapt` end to end on the bundled sample with tiny models: every step's output, teacher scores
-that are the cross-encoder's, margin distillation, resuming from the work folder, and refusing a work
-folder made with other settings."""
+that are the cross-encoder's, margin distillation, resuming from the work folder, and redoing exactly
+the steps whose settings changed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from hybrid.encoders import load_encoder
 from hybrid.recipes import passage_text
 from hybrid.rerank.cross_encoder import load_reranker
 from hybrid.training.adapt import LABELLED_FILE, QUERIES_FILE, STATE_FILE, TEACHER_DIR, AdaptConfig, adapt
-from hybrid.training.errors import AdaptError
 from hybrid.training.reranker import RerankerConfig
 from hybrid.training.trainer import TrainConfig
 from tests.unit.encoders.tiny_models import save_tiny_cross_encoder, save_tiny_gpt_neox, save_tiny_llama_lm
@@ -61,8 +61,16 @@ def test_adapt_runs_every_step_and_resumes_from_its_work_folder(backend, tmp_pat
     assert again.steps == report.steps
     assert {f: (work / f).stat().st_mtime_ns for f in stamps} == stamps
 
-    with pytest.raises(AdaptError, match="negatives"):
-        adapt(search, "s", out, _config(tmp_path, negatives=3), work=work, device="cpu", quiet=True)
+    # Another learning rate: the same labels, the encoder trained again from the base.
+    config = _config(tmp_path, train=dataclasses.replace(config.train, learning_rate=1e-3))
+    relearnt = adapt(search, "s", out, config, work=work, device="cpu", quiet=True)
+    assert {f: (work / f).stat().st_mtime_ns for f in stamps} == stamps
+    assert relearnt.steps["labels"] == report.steps["labels"]
+    assert json.loads((out / "training.json").read_text())["config"]["learning_rate"] == 1e-3
+    # Other mining settings: every step again.
+    adapt(search, "s", out, _config(tmp_path, negatives=3), work=work, device="cpu", quiet=True)
+    assert (work / QUERIES_FILE).stat().st_mtime_ns != stamps[QUERIES_FILE]
+    assert all(len(json.loads(line)["negatives"]) <= 3 for line in (work / LABELLED_FILE).read_text().splitlines())
 
 
 def test_a_given_teacher_is_used_as_is(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +80,8 @@ def test_a_given_teacher_is_used_as_is(backend, tmp_path: Path) -> None:  # type
     report = adapt(search, "s", tmp_path / "adapted", config, work=tmp_path / "work", device="cpu", quiet=True)
     assert list(report.steps) == ["queries", "labels", "encoder"] and not (tmp_path / "work" / TEACHER_DIR).exists()
     state = json.loads((tmp_path / "work" / STATE_FILE).read_text())
-    assert state["settings"]["reranker"] == str(teacher) and state["settings"]["index"] == "s"
+    labels = state["steps"]["labels"]["settings"]
+    assert labels["reranker"] == str(teacher) and labels["index"] == "s" and not state["started"]
 
 
 def test_nothing_to_learn_from_is_refused() -> None:
