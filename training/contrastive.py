@@ -93,7 +93,6 @@ class ContrastiveCollator:
         return {
             "queries": self.encoder.tokenize(queries),
             "passages": self.encoder.tokenize([spec.format_passage(p.text) for p in positives + negatives]),
-            "masked": torch.zeros((len(examples), 2 * len(examples)), dtype=torch.bool),
             "teacher_margins": torch.tensor(margins, dtype=torch.float32),
         }
 
@@ -110,9 +109,14 @@ class DualEncoder(torch.nn.Module):
         self.temperature = temperature
 
     def forward(self, queries: dict[str, torch.Tensor], passages: dict[str, torch.Tensor],
-                masked: torch.Tensor, teacher_margins: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                masked: torch.Tensor | None = None, teacher_margins: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        """InfoNCE over the batch (``masked`` given), or MarginMSE (``teacher_margins`` given; the passages
+        are B positives followed by B negatives)."""
         q, p = self.encoder.forward(queries), self.encoder.forward(passages)
         if teacher_margins is not None:
             half = q.shape[0]
             return {"loss": margin_mse(q, p[:half], p[half:], teacher_margins, self.temperature)}
+        if masked is None:
+            raise ValueError("InfoNCE needs the false-negative mask")
         return {"loss": info_nce(q, p, masked, self.temperature)}

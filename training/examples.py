@@ -8,8 +8,10 @@ One JSON object per line::
 
 Extra keys on a negative (``bm25_rank``, ``bm25_score``) are kept in the file for inspection and
 ignored by training. A passage's ``teacher_score`` (a cross-encoder's logit for the query and that
-passage, written by `hybrid adapt`) is what margin distillation (``--loss margin-mse``) learns from. Each example carries its own task instruction, so files of different tasks can
-be concatenated and every query is still embedded with the instruction of its task (as biomedical instruction tuning does, arXiv 2401.00579).
+passage, written by `hybrid adapt`) is what margin distillation (``--loss margin-mse``) learns from.
+Each example carries its own task instruction, so files of different tasks can be concatenated and
+every query is still embedded with the instruction of its task (as biomedical instruction tuning
+does, arXiv 2401.00579).
 """
 
 from __future__ import annotations

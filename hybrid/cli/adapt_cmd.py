@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         search = backend.search(settings.index)
         search.index_meta()  # a missing index fails before any model loads
-        report = adapt(search, settings.index, args.out, config, work=args.work or args.out.with_name(args.out.name + "-work"),
-                       device=settings.device, quiet=args.quiet)
+        work = args.work or args.out.with_name(args.out.name + "-work")
+        report = adapt(search, settings.index, args.out, config, work=work, device=settings.device, quiet=args.quiet)
     finally:
         backend.close()
-    print(json.dumps({name: step for name, step in report.steps.items()}, indent=1))
+    print(json.dumps(report.steps, indent=1))
     print(f"adapted encoder written to {args.out} — use it with --model {args.out}", file=sys.stderr)
     return 0
