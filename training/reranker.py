@@ -6,8 +6,10 @@ within its group (listwise, as rerankers trained on mined negatives are: the mod
 first stage's top hits, which is exactly what it sees at search time). A query with fewer mined negatives
 than the group needs is filled with other queries' positives that are not judged relevant to it.
 
-The base is an encoder-only transformer (the MiniLM preset's BERT, or any folder or hub name) given a
-fresh one-output head. Output folder::
+The base is given a fresh one-output head: an encoder-only transformer (the MiniLM preset's BERT, or
+any folder or hub name), fully fine-tuned; or a decoder LM (the SmolLM2 preset, a BMRetriever or any
+causal LM folder) read as a pointwise reranker — each pair scored alone from its EOS token, the prompt
+of ``hybrid.rerank.inputs`` — with LoRA adapters merged into the weights written out. Output folder::
 
     runs/x/<weights, tokenizer, config>   loads with AutoModelForSequenceClassification (and --reranker runs/x)
     runs/x/hybrid-reranker.json           base, max length, training config, data, hardware, timings
@@ -29,34 +31,60 @@ from typing import Any
 import torch
 
 from hybrid.encoders.device import pick_device
+from hybrid.encoders.gguf_cache import materialize_gguf
 from hybrid.recipes import PRESETS, preset
 from hybrid.rerank.cross_encoder import DEFAULT_BATCH_SIZE, RERANKER_FILE, CrossEncoder
+from hybrid.rerank.inputs import distinct_pad, encode_pairs, reading_of
 from hybrid.training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
-from hybrid.training.errors import OutputExistsError, TrainingDataError
+from hybrid.training.errors import OutputExistsError
 from hybrid.training.examples import TrainingExample
 from hybrid.training.trainer import TrainPrecision, _describe, _mixed_precision
 
 
 @dataclass(frozen=True)
 class RerankerConfig:
-    """Defaults suit a MiniLM-sized base on a few hundred to a few thousand queries."""
+    """Defaults suit a MiniLM-sized base, or SmolLM2-135M with LoRA, on a few hundred to a few thousand
+    queries. ``None`` fields depend on the base: ``resolved`` fills them in."""
 
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 8  # queries per step
+    batch_size: int = 8  # queries per optimiser step
+    # Queries per forward pass (the rest by gradient accumulation). None: the whole step for encoder-only
+    # bases; 2 for decoders, whose activations (SmolLM2-135M, 2 × 8 pairs × 256 tokens) peak at 16.5 GB.
+    micro_batch: int | None = None
     group_size: int = 8  # passages per query: one positive and group_size - 1 negatives
-    learning_rate: float = 1e-4  # 3e-5 left the loss at chance for 36 steps of a 77-step SciFact epoch
+    # None: 1e-4 for full fine-tuning (3e-5 left MiniLM's loss at chance for 36 steps of a 77-step
+    # SciFact epoch), 3e-4 for LoRA adapters, which start from zero and move only a few million weights.
+    learning_rate: float | None = None
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_length: int = 256  # query + passage tokens
+    lora: bool | None = None  # None: LoRA for decoder bases, full fine-tuning for encoder-only ones
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
     precision: TrainPrecision = "auto"
     seed: int = 13
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
             raise ValueError("group_size must be >= 2 (a positive and at least one negative)")
-        if self.batch_size < 1 or self.learning_rate <= 0 or self.epochs <= 0 or self.max_length < 16:
+        if self.batch_size < 1 or self.epochs <= 0 or self.max_length < 16 or (self.learning_rate or 1) <= 0:
             raise ValueError("batch_size >= 1, learning_rate > 0, epochs > 0 and max_length >= 16 are required")
+        if self.micro_batch is not None and (self.micro_batch < 1 or self.batch_size % self.micro_batch):
+            raise ValueError(f"micro_batch must divide batch_size ({self.batch_size}) evenly")
+
+    def resolved(self, decoder: bool) -> RerankerConfig:
+        """The settings for a base that is a decoder (or not): LoRA, micro-batch and learning rate filled in."""
+        lora = decoder if self.lora is None else self.lora
+        if self.micro_batch:
+            micro = self.micro_batch
+        elif decoder:
+            micro = 2 if self.batch_size % 2 == 0 else 1
+        else:
+            micro = self.batch_size
+        return dataclasses.replace(self, lora=lora, micro_batch=micro,
+                                   learning_rate=self.learning_rate or (3e-4 if lora else 1e-4))
 
 
 @dataclass
@@ -67,6 +95,7 @@ class RerankerReport:
     pairs_per_second: float
     device: str
     parameters: int
+    trained_parameters: int
     final_loss: float | None
 
     def summary(self) -> dict[str, object]:
@@ -103,9 +132,9 @@ class GroupCollator:
         texts = groups(examples, self.group_size, self._rng)
         queries = [ex.query for ex, group in zip(examples, texts) for _ in group]
         passages = [p for group in texts for p in group]
-        batch = self.reranker.tokenizer(queries, passages, padding=True, truncation=True,  # type: ignore[operator]
-                                        max_length=self.reranker.max_length, return_tensors="pt")
-        return {"pairs": dict(batch), "group_size": self.group_size}
+        batch = encode_pairs(self.reranker.tokenizer, queries, passages, self.reranker.max_length,
+                             self.reranker.reading)
+        return {"pairs": batch, "group_size": self.group_size}
 
 
 class ListwiseReranker(torch.nn.Module):
@@ -123,15 +152,12 @@ class ListwiseReranker(torch.nn.Module):
 
 
 def base_folder(model: str) -> str:
-    """Where the base's transformer weights are: a preset's folder (encoder-only presets), else the folder
-    or hub name as given."""
+    """Where the base's transformer weights are: a preset's folder or hub name (a GGUF preset's float
+    copy), else the folder or hub name as given."""
     if model.lower() not in PRESETS:
         return model
     spec = preset(model)
-    if spec.kind != "sentence-transformers":
-        raise TrainingDataError(f"{model!r} is a decoder; the cross-encoder trainer takes an encoder-only base "
-                                "(e.g. minilm, a BERT folder or hub name)")
-    return spec.source
+    return str(materialize_gguf(Path(spec.source), spec.gguf_file)) if spec.gguf_file else spec.source
 
 
 def train_reranker(model: str, examples: list[TrainingExample], output: Path, config: RerankerConfig, *,
@@ -146,6 +172,10 @@ def train_reranker(model: str, examples: list[TrainingExample], output: Path, co
     output.mkdir(parents=True, exist_ok=True)
     torch_device = pick_device(device)
     reranker = _fresh(base_folder(model), torch_device, config.max_length)
+    config = config.resolved(decoder=reranker.reading == "prompt")
+    lora, micro = bool(config.lora), config.micro_batch or config.batch_size
+    if lora:
+        _add_lora(reranker, config)
 
     class GroupTrainer(Trainer):
         def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
@@ -157,7 +187,7 @@ def train_reranker(model: str, examples: list[TrainingExample], output: Path, co
     total = config.max_steps if config.max_steps > 0 else math.ceil(per_epoch * config.epochs)
     args = TrainingArguments(
         output_dir=str(output / "checkpoints"), num_train_epochs=config.epochs, max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
+        per_device_train_batch_size=micro, gradient_accumulation_steps=config.batch_size // micro, learning_rate=config.learning_rate,
         warmup_steps=round(config.warmup_ratio * total), weight_decay=config.weight_decay,
         lr_scheduler_type="linear", logging_steps=max(1, total // 20), save_strategy="no",
         remove_unused_columns=False, dataloader_num_workers=0, use_cpu=torch_device.type == "cpu",
@@ -168,17 +198,21 @@ def train_reranker(model: str, examples: list[TrainingExample], output: Path, co
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
+    trained = sum(p.numel() for p in reranker.model.parameters() if p.requires_grad)
+    if lora:
+        reranker.model = reranker.model.merge_and_unload()  # type: ignore[operator]
     reranker.model.eval()
     losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]
     pairs = trainer.state.global_step * config.batch_size * config.group_size
     report = RerankerReport(output, trainer.state.global_step, seconds, pairs / max(seconds, 1e-9),
-                            _describe(torch_device), sum(p.numel() for p in reranker.model.parameters()),
+                            _describe(torch_device), sum(p.numel() for p in reranker.model.parameters()), trained,
                             losses[-1] if losses else None)
     reranker.model.save_pretrained(output)
     reranker.tokenizer.save_pretrained(output)  # type: ignore[attr-defined]
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     (output / RERANKER_FILE).write_text(json.dumps({
         "name": f"{Path(model).name}+{output.name}", "base": model, "max_length": config.max_length,
+        "reading": reranker.reading, "lora": lora,
         "examples": len(examples), "config": dataclasses.asdict(config), **report.summary(),
     }, indent=2) + "\n")
     plot_curve(output / METRICS_FILE, output / CURVE_FILE, f"{model} → {output.name} (cross-encoder)")
@@ -196,4 +230,18 @@ def _fresh(folder: str, device: torch.device, max_length: int) -> CrossEncoder:
     finally:
         logging.set_verbosity(level)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    return CrossEncoder(folder, model.to(device), tokenizer, device, max_length, DEFAULT_BATCH_SIZE, "training")
+    reading = reading_of(tokenizer)
+    if reading == "prompt":
+        distinct_pad(tokenizer, model)
+    return CrossEncoder(folder, model.to(device), tokenizer, device, max_length, DEFAULT_BATCH_SIZE, "training",
+                        reading)
+
+
+def _add_lora(reranker: CrossEncoder, config: RerankerConfig) -> None:
+    """Adapters on every linear layer of the body; the new score head is trained whole (peft keeps a
+    sequence classifier's head trainable)."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_rank, lora_alpha=config.lora_alpha,
+                      lora_dropout=config.lora_dropout, target_modules="all-linear")
+    reranker.model = get_peft_model(reranker.model, lora)  # type: ignore[arg-type]

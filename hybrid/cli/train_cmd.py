@@ -19,10 +19,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--model", help="encoder to start from (default: settings 'model', else minilm)")
     p.add_argument("--cross-encoder", action="store_true",
                    help="train a cross-encoder reranker instead (for --rerank / --reranker): --model is its "
-                        "encoder-only base, each query is ranked against its positive and --group-size - 1 "
-                        "mined negatives")
+                        "base (encoder-only, fully trained; or a decoder LM with LoRA, a pointwise reranker), each "
+                        "query is ranked against its positive and --group-size - 1 mined negatives")
     p.add_argument("--group-size", type=int, default=8,
                    help="cross-encoder: passages per query and step, one positive and the rest negatives (default 8)")
+    p.add_argument("--micro-batch", type=positive_int,
+                   help="cross-encoder: queries per forward pass, the rest by gradient accumulation (default: the "
+                        "whole step for encoder-only bases, 2 for decoders); lower it to save memory")
     p.add_argument("--out", type=Path, required=True, help="output folder (e.g. runs/scifact-minilm)")
     p.add_argument("--dev", help=f"BEIR folder for dev evaluation during training; '{SAMPLE_NAME}'")
     p.add_argument("--dev-split", default="dev", help="qrels split of --dev (default dev)")
@@ -35,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="examples per step (in-batch negatives; default 32; cross-encoder: queries per step, default 8)")
     p.add_argument("--grad-accum", type=positive_int, default=1, help="gradient accumulation steps (default 1)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 2e-5 for full fine-tuning; LoRA on SmolLM2-135M: 1e-3; "
-                                             "cross-encoder 1e-4)")
+                                             "cross-encoder 1e-4, with LoRA 3e-4)")
     p.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     p.add_argument("--hard-negatives", type=int, default=1, help="mined negatives per example per step (default 1)")
     p.add_argument("--loss", choices=["infonce", "margin-mse"], default="infonce",
@@ -105,11 +108,16 @@ def run_cross_encoder(args: argparse.Namespace) -> int:
         print("error: --dev and --resume are for the dense encoder; measure a cross-encoder with "
               "`hybrid eval --rerank N --reranker OUT`", file=sys.stderr)
         return 2
+    if args.grad_accum != 1:
+        print("error: a cross-encoder step is --batch-size queries; --micro-batch sets how many go through "
+              "one forward pass (instead of --grad-accum)", file=sys.stderr)
+        return 2
     settings = load_settings(Path(args.config) if args.config else None, model=args.model, device=args.device)
     model = settings.model or DEFAULT_MODEL
     config = RerankerConfig(
         **_given(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length),
-        max_steps=args.max_steps, group_size=args.group_size, precision=args.precision, seed=args.seed)
+        max_steps=args.max_steps, micro_batch=args.micro_batch, group_size=args.group_size, lora=args.lora,
+        lora_rank=args.lora_rank, precision=args.precision, seed=args.seed)
     examples = read_examples(args.data)
     print(f"training a cross-encoder from {model} on {len(examples)} queries (groups of {config.group_size})",
           file=sys.stderr)

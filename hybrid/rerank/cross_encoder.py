@@ -2,8 +2,9 @@
 
 Anything ``AutoModelForSequenceClassification`` loads serves: hub names (``ncbi/MedCPT-Cross-Encoder``,
 ``cross-encoder/ms-marco-MiniLM-L-6-v2``) where a hub is reachable, local folders, and the folders
-`hybrid train --cross-encoder` writes (which carry ``hybrid-reranker.json``). A model with one output is
-scored by its logit; one with two classes by the log-odds of the second ("relevant").
+`hybrid train --cross-encoder` writes (which carry ``hybrid-reranker.json``): encoder-only models and
+decoder LMs with a score head (how each reads a pair: ``inputs.py``). A model with one output is scored
+by its logit; one with two classes by the log-odds of the second ("relevant").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from hybrid.encoders.device import pick_device, pick_dtype
 from hybrid.recipes.errors import EncoderError
 from hybrid.recipes.fingerprint import weights_digest
+from hybrid.rerank.inputs import PairReading, distinct_pad, encode_pairs, reading_of
 
 RERANKER_FILE = "hybrid-reranker.json"  # what `hybrid train --cross-encoder` records beside the weights
 DEFAULT_MAX_LENGTH = 512
@@ -39,6 +41,7 @@ class CrossEncoder:
     max_length: int
     batch_size: int
     fingerprint: str  # weights identity: a local folder's weights digest, a hub name's name and revision
+    reading: PairReading = "pair"
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
         """One relevance score per passage (higher is more relevant), batched by similar length."""
@@ -51,9 +54,8 @@ class CrossEncoder:
         return out
 
     def _logits(self, queries: list[str], passages: list[str]) -> torch.Tensor:
-        batch = self.tokenizer(queries, passages, padding=True, truncation=True,  # type: ignore[operator]
-                               max_length=self.max_length, return_tensors="pt").to(self.device)
-        logits = self.model(**batch).logits
+        batch = encode_pairs(self.tokenizer, queries, passages, self.max_length, self.reading)
+        logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
         return logits[:, 0] if logits.shape[-1] == 1 else logits[:, -1] - logits[:, 0]
 
 
@@ -79,6 +81,9 @@ def load_reranker(name_or_path: str, *, device: str | None = None, max_length: i
     if model.config.num_labels not in (1, 2):
         raise RerankerLoadError(f"{name_or_path!r} has {model.config.num_labels} output classes; a cross-encoder "
                                 "has one score (or two classes: not relevant, relevant)")
+    reading: PairReading = recorded.get("reading") or reading_of(tokenizer)
+    if reading == "prompt":
+        distinct_pad(tokenizer, model)
     model.to(torch_device).eval()
     if local:
         fingerprint = f"weights:{weights_digest(folder)}"
@@ -87,7 +92,7 @@ def load_reranker(name_or_path: str, *, device: str | None = None, max_length: i
     limit = max_length or int(recorded.get("max_length") or 0) or min(
         DEFAULT_MAX_LENGTH, getattr(model.config, "max_position_embeddings", DEFAULT_MAX_LENGTH))
     name = str(recorded.get("name") or name_or_path)
-    return CrossEncoder(name, model, tokenizer, torch_device, limit, batch_size, short(fingerprint))
+    return CrossEncoder(name, model, tokenizer, torch_device, limit, batch_size, short(fingerprint), reading)
 
 
 def short(fingerprint: str) -> str:
