@@ -1,7 +1,9 @@
 """Adaptation to a corpus without labels (GPL, arXiv 2112.07577): queries an LM writes for the corpus's
 passages (plus, optionally, title → abstract pairs), BM25-mined negatives, a cross-encoder's scores for
 every (query, passage) as pseudo-labels, and the dense encoder trained to reproduce the cross-encoder's
-margins (MarginMSE).
+margins (MarginMSE) — or, with ``loss="infonce"``, trained contrastively on the same examples with the
+cross-encoder as a false-negative filter (a mined negative it scores within ``false_negative_margin`` of
+the positive is dropped), which a weak teacher hurts less.
 
 Each step writes its result into the work folder and is skipped when a later run finds it there, so a
 stopped run resumes where it stopped (training from its last checkpoint)::
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from hybrid.progress import on_terminal, track
 from hybrid.recipes import passage_text
-from hybrid.training.examples import read_examples, write_examples
+from hybrid.training.examples import TrainingExample, read_examples, write_examples
 from hybrid.training.mining import MiningConfig, bm25_lists, candidate_negatives, negative_records
 from hybrid.training.pairs import document_pairs
 from hybrid.training.reranker import RerankerConfig
@@ -58,6 +60,7 @@ class AdaptConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(loss="margin-mse", epochs=1.0,
                                                                    learning_rate=2e-5, patience=None))
     teacher: RerankerConfig = field(default_factory=lambda: RerankerConfig(group_size=4))
+    false_negative_margin: float = 1.0  # InfoNCE only: teacher logits between a kept negative and the positive
 
     def __post_init__(self) -> None:
         if (self.passages is not None and self.passages < 0) or self.title_pairs < 0 or self.negatives < 1:
@@ -85,7 +88,7 @@ STEP_SETTINGS: dict[str, tuple[str, ...]] = {
     "queries": ("index", "generator", "passages", "title_pairs", "negatives", "keep_top", "max_new_tokens", "seed"),
     "teacher": ("reranker", "reranker_base", "teacher"),
     "labels": ("reranker",),
-    "encoder": ("model", "train"),
+    "encoder": ("model", "train", "false_negative_margin"),
 }
 
 
@@ -211,11 +214,37 @@ def label(examples_path: Path, teacher: str, path: Path, *, device: str | None, 
             "negatives_scored_at_or_above_their_positive": below}
 
 
+def trusted_negatives(examples: list[TrainingExample], margin: float) -> tuple[list[TrainingExample], int]:
+    """The examples without the negatives their teacher scores within ``margin`` of the best positive
+    (passages the query likely matches, though nobody judged them), and how many were dropped."""
+    out, dropped = [], 0
+    for ex in examples:
+        best = max(p.teacher_score for p in ex.positives if p.teacher_score is not None)
+        kept = tuple(n for n in ex.negatives if n.teacher_score is not None and n.teacher_score < best - margin)
+        dropped += len(ex.negatives) - len(kept)
+        out.append(dataclasses.replace(ex, negatives=kept))
+    return out, dropped
+
+
+def train_encoder(config: AdaptConfig, labelled: Path, output: Path, *, device: str | None, resume: bool,
+                  quiet: bool) -> dict[str, object]:
+    """The dense encoder trained on the labelled examples: margins distilled, or InfoNCE on trusted negatives."""
+    from hybrid.training.trainer import train
+
+    examples = read_examples([labelled])
+    dropped = None
+    if config.train.loss == "infonce":
+        examples, dropped = trusted_negatives(examples, config.false_negative_margin)
+        _say(f"  {dropped} negatives scored within {config.false_negative_margin} of their positive dropped", quiet)
+    report = train(config.model, examples, output, config.train, device=device, resume=resume,
+                   overwrite=not resume, progress=not quiet).summary()
+    return {**report, "loss": config.train.loss, "negatives_dropped": dropped}
+
+
 def adapt(search: SearchBackend, index: str, output: Path, config: AdaptConfig, *, work: Path,
           device: str | None = None, quiet: bool = False) -> AdaptReport:
     """Run (or resume) every step; returns each step's report. The adapted encoder is written to ``output``."""
     from hybrid.training.reranker import train_reranker
-    from hybrid.training.trainer import train
 
     state = AdaptWork(work, config, index)
     report = AdaptReport(output)
@@ -243,6 +272,5 @@ def adapt(search: SearchBackend, index: str, output: Path, config: AdaptConfig, 
                                                progress=not quiet).summary())
     step("labels", lambda: label(queries, str(teacher), labelled, device=device, quiet=quiet))
     resume = state.resumable("encoder")  # else a run with other settings (or none) is replaced
-    step("encoder", lambda: train(config.model, read_examples([labelled]), output, config.train, device=device,
-                                  resume=resume, overwrite=not resume, progress=not quiet).summary())
+    step("encoder", lambda: train_encoder(config, labelled, output, device=device, resume=resume, quiet=quiet))
     return report

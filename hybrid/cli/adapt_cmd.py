@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                       "written queries first")
     p.add_argument("--reranker-base", default="minilm", help="base of that teacher (default minilm)")
     p.add_argument("--negatives", type=positive_int, default=4, help="BM25-mined negatives per query (default 4)")
+    p.add_argument("--loss", choices=["margin-mse", "infonce"], default="margin-mse",
+                   help="margin-mse (default): distil the teacher's margins (GPL); infonce: contrastive training "
+                        "with the teacher only filtering false negatives (better with a weak teacher)")
+    p.add_argument("--false-negative-margin", type=float, default=1.0,
+                   help="infonce: drop a mined negative the teacher scores within this many logits of the positive "
+                        "(default 1)")
     p.add_argument("--epochs", type=float, default=1.0, help="passes of the encoder over the examples (default 1)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=float, default=2e-5, help="encoder learning rate (default 2e-5)")
@@ -51,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     config = AdaptConfig(
         model=args.model, generator=args.generator, passages=args.passages, title_pairs=args.title_pairs,
         reranker=args.reranker, reranker_base=args.reranker_base, negatives=args.negatives, seed=args.seed,
-        train=TrainConfig(loss="margin-mse", epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+        false_negative_margin=args.false_negative_margin,
+        train=TrainConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                           max_length=args.max_length, hard_negatives=1, patience=None, seed=args.seed),
         teacher=RerankerConfig(epochs=args.teacher_epochs, group_size=min(4, args.negatives + 1),
                                max_length=args.teacher_max_length, seed=args.seed),

@@ -15,7 +15,16 @@ from hybrid.cli import main
 from hybrid.encoders import load_encoder
 from hybrid.recipes import passage_text
 from hybrid.rerank.cross_encoder import load_reranker
-from hybrid.training.adapt import LABELLED_FILE, QUERIES_FILE, STATE_FILE, TEACHER_DIR, AdaptConfig, adapt
+from hybrid.training.adapt import (
+    LABELLED_FILE,
+    QUERIES_FILE,
+    STATE_FILE,
+    TEACHER_DIR,
+    AdaptConfig,
+    adapt,
+    trusted_negatives,
+)
+from hybrid.training.examples import Passage, TrainingExample
 from hybrid.training.reranker import RerankerConfig
 from hybrid.training.trainer import TrainConfig
 from tests.unit.encoders.tiny_models import save_tiny_cross_encoder, save_tiny_gpt_neox, save_tiny_llama_lm
@@ -82,6 +91,39 @@ def test_a_given_teacher_is_used_as_is(backend, tmp_path: Path) -> None:  # type
     state = json.loads((tmp_path / "work" / STATE_FILE).read_text())
     labels = state["steps"]["labels"]["settings"]
     assert labels["reranker"] == str(teacher) and labels["index"] == "s" and not state["started"]
+
+
+def test_negatives_the_teacher_scores_within_the_margin_of_the_positive_are_dropped() -> None:
+    def scored(pid: str, score: float) -> Passage:
+        return Passage(pid, pid, teacher_score=score)
+
+    example = TrainingExample("q", "query", None, (scored("p1", 5.0), scored("p2", 3.0)),
+                              (scored("n1", 4.5), scored("n2", 4.0), scored("n3", 3.9), scored("n4", 7.0)))
+    [kept], dropped = trusted_negatives([example], 1.0)
+    # the best positive (5.0) sets the bar: 4.5, 4.0 (exactly 1 below) and 7.0 go, 3.9 stays
+    assert [n.id for n in kept.negatives] == ["n3"] and dropped == 3 and kept.positives == example.positives
+    assert trusted_negatives([example], 0.0)[1] == 1  # only the negative scored above the positive
+
+
+def test_infonce_trains_on_trusted_negatives_and_a_new_margin_retrains_only_the_encoder(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    search, _, _ = backend
+    teacher = save_tiny_cross_encoder(tmp_path / "teacher", seed=3)
+    infonce = TrainConfig(loss="infonce", max_steps=2, batch_size=4, lora=False, max_length=32, warmup_ratio=0.0,
+                          patience=None)
+    config = _config(tmp_path, passages=0, reranker=str(teacher), train=infonce, false_negative_margin=0.5)
+    work, out = tmp_path / "work", tmp_path / "adapted"
+    report = adapt(search, "s", out, config, work=work, device="cpu", quiet=True)
+    records = [json.loads(line) for line in (work / LABELLED_FILE).read_text().splitlines()]
+    expected = sum(n["teacher_score"] >= max(p["teacher_score"] for p in r["positives"]) - 0.5
+                   for r in records for n in r["negatives"])
+    encoder = report.steps["encoder"]
+    assert encoder["loss"] == "infonce" and encoder["negatives_dropped"] == expected
+    assert json.loads((out / "training.json").read_text())["config"]["loss"] == "infonce"
+    stamp = (work / LABELLED_FILE).stat().st_mtime_ns
+    wider = adapt(search, "s", out, dataclasses.replace(config, false_negative_margin=100.0), work=work,
+                  device="cpu", quiet=True)
+    assert (work / LABELLED_FILE).stat().st_mtime_ns == stamp
+    assert wider.steps["encoder"]["negatives_dropped"] == sum(len(r["negatives"]) for r in records)
 
 
 def test_nothing_to_learn_from_is_refused() -> None:
