@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from hybrid.progress import on_terminal, track
 from hybrid.recipes import passage_text
+from hybrid.training.errors import TrainingDataError
 from hybrid.training.examples import TrainingExample, read_examples, write_examples
 from hybrid.training.mining import MiningConfig, bm25_lists, candidate_negatives, negative_records
 from hybrid.training.pairs import document_pairs
@@ -214,16 +215,22 @@ def label(examples_path: Path, teacher: str, path: Path, *, device: str | None, 
             "negatives_scored_at_or_above_their_positive": below}
 
 
-def trusted_negatives(examples: list[TrainingExample], margin: float) -> tuple[list[TrainingExample], int]:
+def trusted_negatives(examples: list[TrainingExample], margin: float) -> tuple[list[TrainingExample], int, int]:
     """The examples without the negatives their teacher scores within ``margin`` of the best positive
-    (passages the query likely matches, though nobody judged them), and how many were dropped."""
-    out, dropped = [], 0
+    (passages the query likely matches, though nobody judged them); an example left with no negative is
+    dropped whole: the teacher finds nothing its positive answers better than BM25's neighbours do, so
+    the written query is likely too vague to teach from. Returns the examples kept, the negatives
+    dropped and the examples dropped."""
+    out, negatives, vague = [], 0, 0
     for ex in examples:
         best = max(p.teacher_score for p in ex.positives if p.teacher_score is not None)
         kept = tuple(n for n in ex.negatives if n.teacher_score is not None and n.teacher_score < best - margin)
-        dropped += len(ex.negatives) - len(kept)
-        out.append(dataclasses.replace(ex, negatives=kept))
-    return out, dropped
+        negatives += len(ex.negatives) - len(kept)
+        if kept or not ex.negatives:
+            out.append(dataclasses.replace(ex, negatives=kept))
+        else:
+            vague += 1
+    return out, negatives, vague
 
 
 def train_encoder(config: AdaptConfig, labelled: Path, output: Path, *, device: str | None, resume: bool,
@@ -232,13 +239,19 @@ def train_encoder(config: AdaptConfig, labelled: Path, output: Path, *, device: 
     from hybrid.training.trainer import train
 
     examples = read_examples([labelled])
-    dropped = None
+    dropped: dict[str, object] = {}
     if config.train.loss == "infonce":
-        examples, dropped = trusted_negatives(examples, config.false_negative_margin)
-        _say(f"  {dropped} negatives scored within {config.false_negative_margin} of their positive dropped", quiet)
+        examples, negatives, vague = trusted_negatives(examples, config.false_negative_margin)
+        dropped = {"negatives_dropped": negatives, "examples_dropped": vague}
+        if not examples:
+            raise TrainingDataError(f"the teacher scores every mined negative within {config.false_negative_margin} "
+                                    "of its positive: no example is left to learn from (lower the false-negative "
+                                    "margin, or use margin-mse)")
+        _say(f"  {negatives} negatives scored within {config.false_negative_margin} of their positive dropped, "
+             f"and {vague} examples left without one", quiet)
     report = train(config.model, examples, output, config.train, device=device, resume=resume,
                    overwrite=not resume, progress=not quiet).summary()
-    return {**report, "loss": config.train.loss, "negatives_dropped": dropped}
+    return {**report, "loss": config.train.loss, **dropped}
 
 
 def adapt(search: SearchBackend, index: str, output: Path, config: AdaptConfig, *, work: Path,

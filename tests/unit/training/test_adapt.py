@@ -24,6 +24,7 @@ from hybrid.training.adapt import (
     adapt,
     trusted_negatives,
 )
+from hybrid.training.errors import TrainingDataError
 from hybrid.training.examples import Passage, TrainingExample
 from hybrid.training.reranker import RerankerConfig
 from hybrid.training.trainer import TrainConfig
@@ -99,10 +100,14 @@ def test_negatives_the_teacher_scores_within_the_margin_of_the_positive_are_drop
 
     example = TrainingExample("q", "query", None, (scored("p1", 5.0), scored("p2", 3.0)),
                               (scored("n1", 4.5), scored("n2", 4.0), scored("n3", 3.9), scored("n4", 7.0)))
-    [kept], dropped = trusted_negatives([example], 1.0)
+    [kept], dropped, vague = trusted_negatives([example], 1.0)
     # the best positive (5.0) sets the bar: 4.5, 4.0 (exactly 1 below) and 7.0 go, 3.9 stays
-    assert [n.id for n in kept.negatives] == ["n3"] and dropped == 3 and kept.positives == example.positives
+    assert [n.id for n in kept.negatives] == ["n3"] and (dropped, vague) == (3, 0)
+    assert kept.positives == example.positives
     assert trusted_negatives([example], 0.0)[1] == 1  # only the negative scored above the positive
+    # a margin no negative clears: the example goes whole; one mined without negatives stays
+    bare = dataclasses.replace(example, query_id="bare", negatives=())
+    assert trusted_negatives([example, bare], 3.0) == ([bare], 4, 1)
 
 
 def test_infonce_trains_on_trusted_negatives_and_a_new_margin_retrains_only_the_encoder(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -110,20 +115,25 @@ def test_infonce_trains_on_trusted_negatives_and_a_new_margin_retrains_only_the_
     teacher = save_tiny_cross_encoder(tmp_path / "teacher", seed=3)
     infonce = TrainConfig(loss="infonce", max_steps=2, batch_size=4, lora=False, max_length=32, warmup_ratio=0.0,
                           patience=None)
-    config = _config(tmp_path, passages=0, reranker=str(teacher), train=infonce, false_negative_margin=0.5)
+    config = _config(tmp_path, passages=0, reranker=str(teacher), train=infonce, false_negative_margin=0.0)
     work, out = tmp_path / "work", tmp_path / "adapted"
     report = adapt(search, "s", out, config, work=work, device="cpu", quiet=True)
     records = [json.loads(line) for line in (work / LABELLED_FILE).read_text().splitlines()]
-    expected = sum(n["teacher_score"] >= max(p["teacher_score"] for p in r["positives"]) - 0.5
-                   for r in records for n in r["negatives"])
+    doubted = [[n["teacher_score"] >= max(p["teacher_score"] for p in r["positives"]) for n in r["negatives"]]
+               for r in records]
     encoder = report.steps["encoder"]
-    assert encoder["loss"] == "infonce" and encoder["negatives_dropped"] == expected
+    assert encoder["loss"] == "infonce" and encoder["negatives_dropped"] == sum(map(sum, doubted))
+    assert encoder["examples_dropped"] == sum(all(d) for d in doubted)
+    assert 0 < encoder["negatives_dropped"] < sum(map(len, doubted))  # the filter kept some and dropped some
     assert json.loads((out / "training.json").read_text())["config"]["loss"] == "infonce"
     stamp = (work / LABELLED_FILE).stat().st_mtime_ns
-    wider = adapt(search, "s", out, dataclasses.replace(config, false_negative_margin=100.0), work=work,
-                  device="cpu", quiet=True)
+    trusting = adapt(search, "s", out, dataclasses.replace(config, false_negative_margin=-1e6), work=work,
+                     device="cpu", quiet=True)
     assert (work / LABELLED_FILE).stat().st_mtime_ns == stamp
-    assert wider.steps["encoder"]["negatives_dropped"] == sum(len(r["negatives"]) for r in records)
+    assert (trusting.steps["encoder"]["negatives_dropped"], trusting.steps["encoder"]["examples_dropped"]) == (0, 0)
+    with pytest.raises(TrainingDataError, match="no example is left"):
+        adapt(search, "s", out, dataclasses.replace(config, false_negative_margin=1e6), work=work, device="cpu",
+              quiet=True)
 
 
 def test_nothing_to_learn_from_is_refused() -> None:
