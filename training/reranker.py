@@ -69,7 +69,8 @@ class RerankerConfig:
     def __post_init__(self) -> None:
         if self.group_size < 2:
             raise ValueError("group_size must be >= 2 (a positive and at least one negative)")
-        if self.batch_size < 1 or self.epochs <= 0 or self.max_length < 16 or (self.learning_rate or 1) <= 0:
+        lr_bad = self.learning_rate is not None and self.learning_rate <= 0
+        if self.batch_size < 1 or self.epochs <= 0 or self.max_length < 16 or lr_bad:
             raise ValueError("batch_size >= 1, learning_rate > 0, epochs > 0 and max_length >= 16 are required")
         if self.micro_batch is not None and (self.micro_batch < 1 or self.batch_size % self.micro_batch):
             raise ValueError(f"micro_batch must divide batch_size ({self.batch_size}) evenly")
@@ -83,8 +84,8 @@ class RerankerConfig:
             micro = 2 if self.batch_size % 2 == 0 else 1
         else:
             micro = self.batch_size
-        return dataclasses.replace(self, lora=lora, micro_batch=micro,
-                                   learning_rate=self.learning_rate or (3e-4 if lora else 1e-4))
+        rate = self.learning_rate if self.learning_rate is not None else 3e-4 if lora else 1e-4
+        return dataclasses.replace(self, lora=lora, micro_batch=micro, learning_rate=rate)
 
 
 @dataclass
@@ -187,7 +188,8 @@ def train_reranker(model: str, examples: list[TrainingExample], output: Path, co
     total = config.max_steps if config.max_steps > 0 else math.ceil(per_epoch * config.epochs)
     args = TrainingArguments(
         output_dir=str(output / "checkpoints"), num_train_epochs=config.epochs, max_steps=config.max_steps,
-        per_device_train_batch_size=micro, gradient_accumulation_steps=config.batch_size // micro, learning_rate=config.learning_rate,
+        per_device_train_batch_size=micro, gradient_accumulation_steps=config.batch_size // micro,
+        learning_rate=config.learning_rate,
         warmup_steps=round(config.warmup_ratio * total), weight_decay=config.weight_decay,
         lr_scheduler_type="linear", logging_steps=max(1, total // 20), save_strategy="no",
         remove_unused_columns=False, dataloader_num_workers=0, use_cpu=torch_device.type == "cpu",

@@ -12,7 +12,7 @@ def build_word_tokenizer(eos: str = "<|endoftext|>", pad: str | None = None):  #
     from transformers import PreTrainedTokenizerFast
 
     specials = [eos, "[UNK]"] + ([pad] if pad else [])
-    vocab = {tok: i for i, tok in enumerate(specials + WORDS + ["query", "passage", "document", "represent", "this", "\n", ":"])}
+    vocab = {tok: i for i, tok in enumerate(specials + WORDS + ["query", "passage", "represent", "this", "\n", ":"])}
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token=eos, unk_token="[UNK]", pad_token=pad)

@@ -30,8 +30,8 @@ def test_a_decoder_pads_with_a_token_other_than_eos_so_the_score_is_read_at_eos(
     assert tokenizer.pad_token_id == config.pad_token_id == tokenizer.unk_token_id != tokenizer.eos_token_id
 
 
-def test_a_prompt_keeps_eos_last_whatever_is_truncated(words) -> None:  # type: ignore[no-untyped-def]
-    tokenizer, _ = words
+def test_a_prompt_keeps_eos_last_whatever_is_truncated() -> None:
+    tokenizer = build_word_tokenizer(pad="<pad>")  # "document" is out of this vocabulary: [UNK], not padding
     long_passage = " ".join(["protein"] * 100)
     batch = encode_pairs(tokenizer, ["cell gene", " ".join(["mice"] * 40)], ["the study", long_passage], 16, "prompt")
     ids, mask = batch["input_ids"], batch["attention_mask"]

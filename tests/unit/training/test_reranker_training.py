@@ -103,6 +103,8 @@ def test_decoder_defaults_are_lora_small_forward_passes_and_a_higher_learning_ra
     assert RerankerConfig(lora=False, micro_batch=4).resolved(decoder=True).micro_batch == 4
     with pytest.raises(ValueError, match="divide"):
         RerankerConfig(batch_size=8, micro_batch=3)
+    with pytest.raises(ValueError, match="learning_rate > 0"):
+        RerankerConfig(learning_rate=0.0)
 
 
 def test_cli_refuses_what_a_cross_encoder_cannot_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
