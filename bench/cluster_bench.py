@@ -40,7 +40,7 @@ from bench.load import (  # noqa: E402
     statuses,
     success_rate,
 )
-from bench.machine import describe, header, p50_p95_ms  # noqa: E402
+from bench.machine import describe, header, p50_p95_ms, write_report  # noqa: E402
 
 KILL_AT_S = 10.0
 
@@ -244,9 +244,7 @@ def main() -> None:
     print(f"\n{'mode':>6} {'variant':>18} {'p50 ms':>7} {'p95 ms':>7}")
     for item in secured_rows:
         print(f"{item['mode']:>6} {item['variant']:>18} {item['p50_ms']:>7.2f} {item['p95_ms']:>7.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, results)
 
 
 if __name__ == "__main__":

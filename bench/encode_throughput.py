@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, write_report  # noqa: E402
 
 # name -> (how it encodes, options, measure dev quality)
 VARIANTS: dict[str, tuple[str, dict[str, object], bool]] = {
@@ -203,9 +203,7 @@ def main() -> None:
         r["ratio_vs_plain_st"] = ratio
         print(f"{r['variant']:46} {r['passages_per_s']:10.1f} {f'{ratio:.2f}x' if ratio else '-':>11} "
               f"{f'{ndcg:.4f}' if ndcg is not None else '-':>11} {r['peak_rss_mib']:12.0f}  {r['runtime']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=1))
-    print(f"\nwrote {args.out}")
+    write_report(args.out, {"machine": machine, "results": results})
 
 
 if __name__ == "__main__":

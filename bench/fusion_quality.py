@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import os
 import random
 import re
@@ -34,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, write_report  # noqa: E402
 
 MEASURES = ("nDCG@10", "R@100")
 _WORD = re.compile(r"[A-Za-z]{4,}")  # the words misspell() may touch (see --min-length)
@@ -227,9 +226,7 @@ def main() -> None:
         print_rows(f"{label} ({model}): {args.data.name} dev", results["clean"])
         for name, rows in results["variants"].items():
             print_rows(f"{label} ({model}): {args.data.name} dev, queries {name}", rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

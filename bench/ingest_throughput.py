@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, write_report  # noqa: E402
 
 
 def write_scaled_corpus(data: Path, scale: int, out: Path) -> int:
@@ -160,9 +160,7 @@ def main() -> None:
         r["ratio_vs_encode_only"] = r["docs_per_s"] / encode_only["docs_per_s"]
         print(f"{r['mode']:14} {r['scale']:>4}x {r['docs']:6d} {r['docs_per_s']:7.1f} "
               f"{r['ratio_vs_encode_only']:13.2f}x {r['peak_rss_mib']:12.0f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "results": results}, indent=1))
-    print(f"\nwrote {args.out}")
+    write_report(args.out, {"machine": machine, "results": results})
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ the product's default dense window of 100 means ef >= 100 on every search.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -29,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.ingest_throughput import _node_url  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, write_report  # noqa: E402
 from bench.search_bench import _ingest  # noqa: E402
 
 FLOAT, SQ = "bench-knn-float", "bench-knn-sq"
@@ -138,9 +137,7 @@ def main() -> None:
         ef = "default" if r["ef_search"] is None else r["ef_search"]
         print(f"{r['vectors']:10} {ef:>9} {r['recall_at_10']:9.4f} {r['dense_p50_ms']:12.2f} {r['dense_ndcg10']:13.4f} "
               f"{r['hybrid_ndcg10']:14.4f} {r['store_mb']:8.1f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ one run:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.fusion_quality import MEASURES, build_index, labelled_encoders  # noqa: E402
+from bench.machine import write_report  # noqa: E402
 from bench.needles import build_needles  # noqa: E402
 
 LAYOUTS = {"one vector": False, "passages": True}
@@ -128,9 +128,7 @@ def main() -> int:
             print(f"{name:11} {row['vectors']:>8} {row['ingest_s']:>9.0f} {row['dense_p50_ms']:>9.1f}"
                   + "".join(f" {row['dev'][mode][m]:>15.4f}" for mode in ("bm25", "dense", "hybrid") for m in MEASURES)
                   + f" {row['needles']['dense']['R@10']:>18.2f} {row['needles']['hybrid']['R@10']:>19.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

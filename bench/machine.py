@@ -4,6 +4,7 @@ the flags that decide which fast path runs, threads, library versions, and the p
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import statistics
@@ -77,3 +78,10 @@ def percentile_ms(seconds: list[float], share: float) -> float:
 def p50_p95_ms(seconds: list[float]) -> tuple[float, float]:
     """Median and 95th percentile of latencies given in seconds, in ms."""
     return statistics.median(seconds) * 1000, percentile_ms(seconds, 0.95)
+
+
+def write_report(path: Path, report: object) -> None:
+    """A benchmark's JSON, written where asked (folders made), and the line saying where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nwrote {path}")

@@ -20,7 +20,6 @@ Quality runs score each (query, document) pair once and reuse the score for ever
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.fusion_quality import MEASURES, build_index, labelled_encoders  # noqa: E402
-from bench.machine import p50_p95_ms  # noqa: E402
+from bench.machine import p50_p95_ms, write_report  # noqa: E402
 
 
 class ScoreCache:
@@ -165,9 +164,7 @@ def main() -> None:
           + ", ".join(f"rerank {d}: {v['p50']:.0f} / {v['p95']:.0f}" for d, v in report["search_ms"].items()))  # type: ignore[attr-defined]
     print("proxy /v1/search p50 / p95 ms: "
           + ", ".join(f"rerank {d}: {v['p50']:.0f} / {v['p95']:.0f}" for d, v in report["proxy_ms"].items()))  # type: ignore[attr-defined]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

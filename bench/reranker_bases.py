@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.fusion_quality import build_index  # noqa: E402
-from bench.machine import describe, header  # noqa: E402
+from bench.machine import describe, header, write_report  # noqa: E402
 
 INDEX = "bench"
 
@@ -119,9 +119,7 @@ def main() -> None:
         print(f"{label:16}{row['parameters'] / 1e6:7.1f}M{row['trained_parameters'] / 1e6:8.1f}M{row['steps']:6d}"
               f"{row['train_s']:9.0f}{row['train_pairs_per_s']:8.2f}{row['final_loss'] or float('nan'):7.3f}"
               f"{row['rerank_ndcg10']:9.4f}{row['rerank_pair_ms']:8.0f}{row['rerank_query_ms']['p50']:13.0f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

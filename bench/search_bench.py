@@ -13,7 +13,6 @@ and into an embedded index under a temporary folder; an index that already holds
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.ingest_throughput import _node_url  # noqa: E402
-from bench.machine import describe, header, p50_p95_ms  # noqa: E402
+from bench.machine import describe, header, p50_p95_ms, write_report  # noqa: E402
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -108,9 +107,7 @@ def main() -> None:
         client.indices.delete(index=f"{args.index}*", ignore_unavailable=True)
         if node is not None:
             node.purge()  # type: ignore[attr-defined]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {args.out}")
+    write_report(args.out, report)
 
 
 def _latency(client, searcher, encoder, queries, args) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]

@@ -34,11 +34,11 @@ from hybrid.encoders.device import pick_device
 from hybrid.encoders.gguf_cache import materialize_gguf
 from hybrid.recipes import PRESETS, preset
 from hybrid.rerank.cross_encoder import DEFAULT_BATCH_SIZE, RERANKER_FILE, CrossEncoder
-from hybrid.rerank.inputs import distinct_pad, encode_pairs, reading_of
+from hybrid.rerank.inputs import encode_pairs, prepare_reading
 from hybrid.training.curve import CURVE_FILE, METRICS_FILE, MetricsLog, plot_curve
 from hybrid.training.errors import OutputExistsError
 from hybrid.training.examples import TrainingExample
-from hybrid.training.trainer import TrainPrecision, _describe, _mixed_precision
+from hybrid.training.trainer import TrainPrecision, _describe, _mixed_precision, with_lora
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,8 @@ def train_reranker(model: str, examples: list[TrainingExample], output: Path, co
     reranker = _fresh(base_folder(model), torch_device, config.max_length)
     config = config.resolved(decoder=reranker.reading == "prompt")
     lora, micro = bool(config.lora), config.micro_batch or config.batch_size
-    if lora:
-        _add_lora(reranker, config)
+    if lora:  # the body gets adapters, the new score head is trained whole
+        reranker.model = with_lora(reranker.model, "SEQ_CLS", config.lora_rank, config.lora_alpha, config.lora_dropout)
 
     class GroupTrainer(Trainer):
         def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
@@ -232,18 +232,6 @@ def _fresh(folder: str, device: torch.device, max_length: int) -> CrossEncoder:
     finally:
         logging.set_verbosity(level)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    reading = reading_of(tokenizer)
-    if reading == "prompt":
-        distinct_pad(tokenizer, model)
+    reading = prepare_reading(tokenizer, model)
     return CrossEncoder(folder, model.to(device), tokenizer, device, max_length, DEFAULT_BATCH_SIZE, "training",
                         reading)
-
-
-def _add_lora(reranker: CrossEncoder, config: RerankerConfig) -> None:
-    """Adapters on every linear layer of the body; the new score head is trained whole (peft keeps a
-    sequence classifier's head trainable)."""
-    from peft import LoraConfig, TaskType, get_peft_model
-
-    lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_rank, lora_alpha=config.lora_alpha,
-                      lora_dropout=config.lora_dropout, target_modules="all-linear")
-    reranker.model = get_peft_model(reranker.model, lora)  # type: ignore[arg-type]

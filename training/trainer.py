@@ -126,12 +126,14 @@ def _mixed_precision(config: TrainConfig, device: torch.device) -> dict[str, boo
     return {"bf16": True} if config.precision == "bf16" or cpu_has_native_bf16() else {}
 
 
-def _add_lora(encoder: Encoder, config: TrainConfig) -> None:
+def with_lora(model: torch.nn.Module, task: str, rank: int, alpha: int, dropout: float) -> torch.nn.Module:
+    """``model`` with LoRA adapters on every linear layer of its body (peft ``TaskType`` name ``task``; for a
+    sequence classifier peft also keeps the new head trainable)."""
     from peft import LoraConfig, TaskType, get_peft_model
 
-    lora = LoraConfig(task_type=TaskType.FEATURE_EXTRACTION, r=config.lora_rank, lora_alpha=config.lora_alpha,
-                      lora_dropout=config.lora_dropout, target_modules="all-linear")
-    encoder.model = get_peft_model(encoder.module, lora)  # type: ignore[attr-defined]
+    lora = LoraConfig(task_type=TaskType[task], r=rank, lora_alpha=alpha, lora_dropout=dropout,
+                      target_modules="all-linear")
+    return get_peft_model(model, lora)  # type: ignore[arg-type, return-value]
 
 
 def _hf_model(encoder: Encoder) -> torch.nn.Module:
@@ -254,7 +256,8 @@ def train(model: str, examples: list[TrainingExample], output: Path, config: Tra
     final_spec = trained_spec(base, output)
     encoder.spec = final_spec.replace(max_length=load_spec.max_length)  # train with the loss's own similarity
     if lora:
-        _add_lora(encoder, config)
+        encoder.model = with_lora(encoder.module, "FEATURE_EXTRACTION", config.lora_rank,  # type: ignore[attr-defined]
+                                  config.lora_alpha, config.lora_dropout)
     if config.gradient_checkpointing:
         _hf_model(encoder).gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     trainable = sum(p.numel() for p in encoder.module.parameters() if p.requires_grad)

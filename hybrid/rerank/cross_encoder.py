@@ -21,7 +21,7 @@ import torch
 from hybrid.encoders.device import pick_device, pick_dtype
 from hybrid.recipes.errors import EncoderError
 from hybrid.recipes.fingerprint import weights_digest
-from hybrid.rerank.inputs import PairReading, distinct_pad, encode_pairs, reading_of
+from hybrid.rerank.inputs import PairReading, encode_pairs, prepare_reading
 
 RERANKER_FILE = "hybrid-reranker.json"  # what `hybrid train --cross-encoder` records beside the weights
 DEFAULT_MAX_LENGTH = 512
@@ -81,9 +81,7 @@ def load_reranker(name_or_path: str, *, device: str | None = None, max_length: i
     if model.config.num_labels not in (1, 2):
         raise RerankerLoadError(f"{name_or_path!r} has {model.config.num_labels} output classes; a cross-encoder "
                                 "has one score (or two classes: not relevant, relevant)")
-    reading: PairReading = recorded.get("reading") or reading_of(tokenizer)
-    if reading == "prompt":
-        distinct_pad(tokenizer, model)
+    reading = prepare_reading(tokenizer, model, recorded.get("reading"))
     model.to(torch_device).eval()
     if local:
         fingerprint = f"weights:{weights_digest(folder)}"

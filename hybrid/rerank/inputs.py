@@ -45,6 +45,15 @@ def encode_pairs(tokenizer: Any, queries: list[str], passages: list[str], max_le
     return {"input_ids": ids, "attention_mask": mask}
 
 
+def prepare_reading(tokenizer: Any, model: Any, reading: PairReading | None = None) -> PairReading:
+    """How ``model`` reads pairs (``reading`` when recorded, else what its tokenizer implies), with a
+    decoder's padding made distinct from EOS."""
+    reading = reading or reading_of(tokenizer)
+    if reading == "prompt":
+        distinct_pad(tokenizer, model)
+    return reading
+
+
 def distinct_pad(tokenizer: Any, model: Any) -> None:
     """Give a decoder a padding token other than EOS (its score is read at the last token that is not
     padding; were EOS the padding, that would be the token before it). The unknown token serves, so the
