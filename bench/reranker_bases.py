@@ -55,7 +55,7 @@ def searcher_over(work: Path, data: Path):  # type: ignore[no-untyped-def]
 
     encoder = load_encoder("minilm", device="cpu")
     folder = work / "index"
-    if (folder / INDEX).exists() or any(folder.glob(f"{INDEX}*")):
+    if any(folder.glob(f"{INDEX}*")):
         return Searcher(EmbeddedSearch(folder, INDEX), encoder)
     print(f"ingesting {data.name} into {folder}", file=sys.stderr)
     return build_index(folder, data, INDEX, encoder, old_layout=False)
