@@ -27,7 +27,7 @@ from hybrid.local_opensearch.node import (
     NodeInfo,
     NodeStatus,
     check_name,
-    free_port,
+    free_ports,
     port_is_free,
 )
 
@@ -124,8 +124,9 @@ class LocalCluster:
         if port is not None and not port_is_free(port):
             raise PortInUseError(f"port {port} on 127.0.0.1 is already in use; pick another with --port or omit it")
         names = (self.name,) if nodes == 1 else tuple(f"{self.name}-{i}" for i in range(1, nodes + 1))
-        http = tuple([port if port is not None else free_port()] + [free_port() for _ in names[1:]])
-        spec = ClusterSpec(names, http, tuple(free_port() for _ in names), heap_mb, secure, version)
+        drawn = [p for p in free_ports(2 * len(names) + 1) if p != port][: 2 * len(names)]
+        http = tuple([port if port is not None else drawn[0]] + drawn[1 : len(names)])
+        spec = ClusterSpec(names, http, tuple(drawn[len(names):]), heap_mb, secure, version)
         self._save(spec)
         secured = self._secured(spec, dist, index_patterns) if secure else None
         launched = [self._launch(spec, i, dist, java, secured) for i in range(len(names))]

@@ -11,6 +11,7 @@ unprivileged `nobody` account (via util-linux `setpriv`) and owns only its insta
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -109,9 +110,20 @@ def port_is_free(port: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports on 127.0.0.1. The sockets stay bound until all are drawn: asked one at
+    a time, the OS may hand the same port out twice, and a cluster whose HTTP port is another node's
+    transport port never becomes healthy."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def cluster_health(url: str, timeout: float = 2.0, access: Access = PLAIN) -> dict[str, object] | None:
