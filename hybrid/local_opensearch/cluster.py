@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hybrid.local_opensearch import security
 from hybrid.local_opensearch.assemble import SECURITY_DEFAULTS
-from hybrid.local_opensearch.errors import ManagerError, NodeStartError, PortInUseError
+from hybrid.local_opensearch.errors import ManagerError, PortInUseError
 from hybrid.local_opensearch.java import JavaRuntime
 from hybrid.local_opensearch.node import (
     PLAIN,
@@ -133,7 +133,7 @@ class LocalCluster:
         try:
             for info in launched:
                 self.node(info.name).wait_healthy(info, timeout_s, nodes=len(names))
-        except NodeStartError:
+        except Exception:  # a cluster that did not come up is not left running
             self.stop()
             raise
         return launched

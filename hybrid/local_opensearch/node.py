@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -131,7 +132,7 @@ def cluster_health(url: str, timeout: float = 2.0, access: Access = PLAIN) -> di
     None when it does not answer."""
     try:
         answer = access.get(f"{url}/_cluster/health", timeout=timeout)
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):  # not (yet) an HTTP node
         return None
     return answer if isinstance(answer, dict) and "status" in answer else None
 
