@@ -4,7 +4,9 @@ What a node needs: the core integ-test zip (lib/ and the transport module only),
 the k-NN plugin zip, and the jars of the `lang-painless` module (k-NN extends it) and the
 `analysis-common` module (English analyzer, stemmers). Maven does the downloading with strict
 checksum checking (`-C`, against the `.sha1` files Central publishes); the cache keeps a SHA-256
-manifest so a second install is offline, instant, and still verified.
+manifest so a second install is offline, instant, and still verified. An artifact with a digest pinned
+here (``PINNED_SHA256``) is checked against it as well — and is still installable from a repository
+that serves the file without its checksum files (a partial mirror), since the pin is the stronger check.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ NEURAL_SEARCH_NEEDS = (
     "(org.opensearch.plugin:opensearch-ml-plugin, also not on Maven Central) at run time"
 )
 MANIFEST = "manifest.json"
+# SHA-256 of artifacts, by Maven coordinate. The security plugin's was recorded from Maven Central on
+# 2026-11-24, from a download whose plugin descriptor names version 2.19.1.0 for OpenSearch 2.19.1, at a
+# time Central's mirror served that zip without its .sha1 (so Maven's strict check alone could not pass).
+PINNED_SHA256 = {
+    "org.opensearch.plugin:opensearch-security:2.19.1.0:zip":
+        "94a04f12ac6033902209fac1e4e512618d45beee604bbf0e42c3ed79c55220cf",
+}
+NO_CHECKSUMS = "no checksums available"  # Maven's words when a repository has no checksum file for an artifact
 
 
 @dataclass(frozen=True)
@@ -158,8 +168,9 @@ class Maven:
                 "Maven (mvn) is not on PATH; install it (Debian: apt-get install maven) to download OpenSearch."
             )
 
-    def _run(self, args: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
-        cmd = [self.executable, "-B", "-C", "-ntp", f"-Dmaven.repo.local={self.local_repo}", *args]
+    def _run(self, args: list[str], cwd: Path, what: str, *, strict: bool = True) -> subprocess.CompletedProcess[str]:
+        checksums = ["-C"] if strict else []  # without -C Maven only warns about a missing checksum
+        cmd = [self.executable, "-B", *checksums, "-ntp", f"-Dmaven.repo.local={self.local_repo}", *args]
         try:
             return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
@@ -169,14 +180,18 @@ class Maven:
             ) from None
 
     def copy(self, coordinate: str, dest: Path) -> None:
-        """Download one artifact (``group:artifact:version:packaging``) into ``dest``."""
+        """Download one artifact (``group:artifact:version:packaging``) into ``dest``; a pinned one is
+        checked against its pin, and fetched without Maven's checksum check where the repository has none."""
+        pin = PINNED_SHA256.get(coordinate)
         with tempfile.TemporaryDirectory() as tmp:
-            proc = self._run(
-                [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"], Path(tmp),
-                coordinate,
-            )
+            args = [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"]
+            proc = self._run(args, Path(tmp), coordinate)
+            if proc.returncode != 0 and pin and NO_CHECKSUMS in proc.stdout:
+                proc = self._run(args, Path(tmp), coordinate, strict=False)
         if proc.returncode != 0:
             raise ArtifactError(f"Maven could not fetch {coordinate}:\n{_maven_errors(proc.stdout)}")
+        if pin:
+            check_pin(dest / artifact_file(coordinate), pin)
 
     def copy_with_dependencies(self, coordinate: str, dest: Path) -> None:
         """Download a jar and its runtime dependencies into ``dest`` (via a throw-away pom)."""
@@ -196,6 +211,22 @@ class Maven:
             )
         if proc.returncode != 0:
             raise ArtifactError(f"Maven could not fetch {coordinate} and its dependencies:\n{_maven_errors(proc.stdout)}")
+
+
+def artifact_file(coordinate: str) -> str:
+    """The file name Maven copies ``group:artifact:version:packaging`` to."""
+    _, artifact, version, packaging = coordinate.split(":")
+    return f"{artifact}-{version}.{packaging}"
+
+
+def check_pin(path: Path, expected_sha256: str) -> None:
+    """Raise (and delete the file) unless ``path``'s SHA-256 is the pinned one."""
+    actual = _sha256(path)
+    if actual != expected_sha256:
+        path.unlink(missing_ok=True)
+        raise ArtifactError(f"{path.name} is not the pinned artifact: its SHA-256 is {actual}, "
+                            f"expected {expected_sha256}; it was deleted (a corrupt download, or not the "
+                            "file that was published)")
 
 
 def _maven_errors(output: str) -> str:

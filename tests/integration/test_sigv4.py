@@ -48,6 +48,9 @@ def _error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_signed_ingest_search_and_proxy(opensearch_url: str, opensearch_client, aws_env: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
                                         minilm, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     index = f"sigv4-{os.getpid()}"
+    # The CLI loads its encoder as the proxy's fixture was loaded (fp32): on a CPU with native bf16 the
+    # default would embed its query in bf16, and two near-tied hits could swap between the two lists.
+    aws_env.setenv("HYBRID_PRECISION", "fp32")
     try:
         with _gateway(opensearch_url, "es") as gateway:
             aws_env.setenv("HYBRID_OPENSEARCH_URL", gateway.url)

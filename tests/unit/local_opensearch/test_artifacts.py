@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import http.server
 import threading
 from collections.abc import Iterator
@@ -7,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hybrid.local_opensearch.artifacts import ArtifactError, _write_manifest, cached, cached_versions, newest_version
+from hybrid.local_opensearch.artifacts import (
+    PINNED_SHA256,
+    ArtifactError,
+    Maven,
+    _write_manifest,
+    cached,
+    cached_versions,
+    newest_version,
+)
 
 CORE_META = "<metadata><versioning><versions>" + "".join(
     f"<version>{v}</version>" for v in ("2.18.0", "2.19.0", "2.19.1", "2.19.6", "3.0.0")
@@ -67,3 +76,52 @@ def test_cache_is_verified_by_sha256(tmp_path: Path) -> None:
     assert cached_versions(tmp_path, "2.19") == ["2.19.1"]
     (root / "modules" / "lang-painless" / "x.jar").write_bytes(b"jaR")
     assert cached(tmp_path, "2.19.1") is None  # a corrupted file invalidates the cache
+
+
+def _fake_maven(tmp_path: Path, payload: bytes, *, checksums_published: bool) -> Maven:
+    """An ``mvn`` that copies ``payload`` as the asked-for artifact, and under ``-C`` (strict checksums)
+    fails as Maven does when the repository publishes no checksum files — unless ``checksums_published``."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "payload").write_bytes(payload)
+    script = tmp_path / "mvn"
+    script.write_text(f"""#!/bin/sh
+echo "$@" >> {tmp_path}/calls
+for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${{a#-DoutputDirectory=}}";; -Dartifact=*) art="${{a#-Dartifact=}}";; esac; done
+case " $* " in *" -C "*) if [ {int(checksums_published)} = 0 ]; then
+  echo "[ERROR] Could not transfer artifact $art from/to central: Checksum validation failed, no checksums available"; exit 1; fi;; esac
+name=$(echo "$art" | awk -F: '{{print $2"-"$3"."$4}}')
+mkdir -p "$out" && cp {tmp_path}/payload "$out/$name"
+""")
+    script.chmod(0o755)
+    return Maven(tmp_path / "repo", executable=str(script))
+
+
+COORD = "org.example:plugin:1.0.0:zip"
+
+
+def test_a_pinned_artifact_without_published_checksums_is_fetched_and_checked_against_its_pin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = b"the published plugin"
+    monkeypatch.setitem(PINNED_SHA256, COORD, hashlib.sha256(payload).hexdigest())
+    maven = _fake_maven(tmp_path, payload, checksums_published=False)
+    maven.copy(COORD, tmp_path / "out")
+    assert (tmp_path / "out" / "plugin-1.0.0.zip").read_bytes() == payload
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert [" -C " in f" {c} " for c in calls] == [True, False]  # strict first, unchecked only after Maven's "no checksums"
+
+
+def test_a_download_that_is_not_the_pinned_file_is_refused_and_deleted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PINNED_SHA256, COORD, hashlib.sha256(b"the published plugin").hexdigest())
+    for published in (False, True):  # the pin is checked whether or not Maven could check a checksum
+        maven = _fake_maven(tmp_path / str(published), b"something else", checksums_published=published)
+        with pytest.raises(ArtifactError, match="plugin-1.0.0.zip is not the pinned artifact"):
+            maven.copy(COORD, tmp_path / "out")
+        assert not (tmp_path / "out" / "plugin-1.0.0.zip").exists()
+
+
+def test_an_unpinned_artifact_without_checksums_stays_refused(tmp_path: Path) -> None:
+    maven = _fake_maven(tmp_path, b"anything", checksums_published=False)
+    with pytest.raises(ArtifactError, match="no checksums available"):
+        maven.copy(COORD, tmp_path / "out")
+    assert len((tmp_path / "calls").read_text().splitlines()) == 1  # never retried without the check
