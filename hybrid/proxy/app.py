@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 
 from hybrid import __version__
@@ -30,6 +31,8 @@ from hybrid.settings import Settings, load_settings
 if TYPE_CHECKING:
     from hybrid.encoders import Encoder
     from hybrid.retrieval.searcher import Reranker
+
+GZIP_MIN_BYTES = 2048
 
 
 async def _default_index_meta(state: ProxyState) -> IndexMeta | None:
@@ -73,6 +76,9 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     if settings.proxy_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.proxy_cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key"])
+    # A page of hits with snippets, highlights and explain is tens of KB of JSON that compresses ~5x;
+    # only clients that send Accept-Encoding: gzip get it compressed, small answers never are.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     errors.install(app)
     observability.install(app, metrics, access_log=settings.proxy_access_log)
     from hybrid.proxy.routes import router

@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import Literal
 
 from hybrid.documents import RawRecord
-from hybrid.ingest.sources.delimited import FieldMap, FieldOverrides, parse_metadata, read_csv, read_jsonl
+from hybrid.ingest.sources.delimited import (
+    FieldMap,
+    FieldOverrides,
+    SourceEncodingError,
+    check_encoding,
+    parse_metadata,
+    read_csv,
+    read_jsonl,
+)
 from hybrid.ingest.sources.pubmed import read_pubmed
 
 SourceFormat = Literal["auto", "beir", "jsonl", "csv", "pubmed"]
 
-__all__ = ["FieldMap", "FieldOverrides", "Source", "SourceFormat", "detect_format", "open_source", "parse_metadata"]
+__all__ = ["FieldMap", "FieldOverrides", "Source", "SourceEncodingError", "SourceFormat", "detect_format", "open_source",
+           "parse_metadata"]
 
 
 def detect_format(path: Path) -> SourceFormat:
@@ -47,11 +56,14 @@ def open_source(path: Path, fmt: SourceFormat = "auto", overrides: FieldOverride
         fmt = detect_format(path)
     if fmt == "beir":
         corpus = path / "corpus.jsonl" if path.is_dir() else path
+        check_encoding(corpus)
         return Source(read_jsonl(corpus), overrides.apply(FieldMap.beir()), fmt)
-    if fmt == "jsonl":
-        return Source(read_jsonl(path), overrides.apply(FieldMap()), fmt)
-    if fmt == "csv":
-        return Source(read_csv(path), overrides.apply(FieldMap()), fmt)
+    if fmt in ("jsonl", "csv"):
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; --format {fmt} reads one file")
+        check_encoding(path)
+        reader = read_jsonl if fmt == "jsonl" else read_csv
+        return Source(reader(path), overrides.apply(FieldMap()), fmt)
     if fmt == "pubmed":
         files = sorted(p for p in path.iterdir() if p.name.endswith((".xml", ".xml.gz"))) if path.is_dir() else [path]
         records = (record for f in files for record in read_pubmed(f))

@@ -64,8 +64,29 @@ class FieldOverrides:
         return FieldMap(self.id or base.id, self.title or base.title, self.text or base.text, tuple(metadata.items()))
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+# Byte-order marks of encodings other than UTF-8 (UTF-32's before UTF-16's: they share a prefix).
+_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+               (b"\xfe\xff", "UTF-16"))
+
+
+class SourceEncodingError(ValueError):
+    """A whole file in an encoding other than UTF-8: refused at once rather than rejected line by line."""
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def check_encoding(path: Path) -> None:
+    """Refuse a file that starts with a UTF-16 or UTF-32 byte-order mark (a spreadsheet's "Unicode text"
+    export): every line of it would be rejected as not UTF-8."""
+    with _open_binary(path) as fh:
+        head = fh.read(4)
+    for bom, encoding in _OTHER_BOMS:
+        if head.startswith(bom):
+            raise SourceEncodingError(f"{path} is {encoding} (it starts with a {encoding} byte-order mark); "
+                                      f"convert it to UTF-8 first, e.g. iconv -f {encoding} -t UTF-8")
 
 
 def _excerpt(raw: bytes) -> str:
@@ -79,6 +100,8 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
     with _open_binary(path) as fh:
         for number, raw in enumerate(fh, start=1):
             position = f"{path.name}:{number}"
+            if number == 1:
+                raw = raw.removeprefix(UTF8_BOM)  # a byte-order mark is not part of the first record
             if not raw.strip():
                 continue
             try:
@@ -106,7 +129,8 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV (TSV by extension) with a header row; a row with bytes that are not UTF-8 is a parse error."""
     delimiter = "\t" if ".tsv" in path.name else ","
     with _open_binary(path) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+        # utf-8-sig: a byte-order mark would otherwise become part of the first column's name
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.DictReader(text, delimiter=delimiter)
         while True:
             try:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from hybrid.documents import Document, Reject
-from hybrid.ingest.sources import FieldOverrides, open_source, parse_metadata
+from hybrid.ingest.sources import FieldOverrides, SourceEncodingError, open_source, parse_metadata
 from hybrid.ingest.validate import Validator
 from tests.unit.ingest.bad_records import EXPECTED_REJECTS, GOOD_IDS, write_bad_source
 
@@ -46,3 +49,26 @@ def test_integer_metadata_must_parse(tmp_path: Path) -> None:
     source = open_source(path, "jsonl", FieldOverrides(metadata=parse_metadata(["year:int"])))
     result = Validator(source.fields)(next(source.records))
     assert isinstance(result, Reject) and "'year' = 'recent' is not an integer" in result.reason
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record_or_column(tmp_path: Path) -> None:
+    """Windows tools write UTF-8 with a BOM: the first JSONL record and the CSV's first column name survive it."""
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "first"}).encode() + b"\n")
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbfid,title,text\r\nb,T,second\r\n")
+    for path, expected in ((jsonl, ("a", "first")), (csv_file, ("b", "second"))):
+        source = open_source(path)
+        results = [Validator(source.fields)(raw) for raw in source.records]
+        assert [(r.id, r.text) for r in results if isinstance(r, Document)] == [expected], path.name
+
+
+def test_a_utf16_file_is_refused_whole_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("id,text\r\na,caf\u00e9\r\n".encode("utf-16"))  # Python writes the BOM first
+    with pytest.raises(SourceEncodingError, match=r"export\.csv is UTF-16 .* iconv -f UTF-16 -t UTF-8"):
+        open_source(path)
+    gz = tmp_path / "corpus.jsonl.gz"
+    gz.write_bytes(gzip.compress('{"id": "a", "text": "t"}\n'.encode("utf-32")))
+    with pytest.raises(SourceEncodingError, match="is UTF-32"):
+        open_source(gz)

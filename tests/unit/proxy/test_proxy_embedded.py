@@ -136,6 +136,23 @@ def test_cors_allows_only_the_configured_origins(api: TestClient) -> None:
     assert simple.headers["access-control-allow-origin"] == "http://app.example"
 
 
+def test_large_answers_are_gzipped_for_clients_that_accept_it(api: TestClient) -> None:
+    import gzip
+    import json
+
+    body = {"query": QUERY, "k": 50, "explain": True}
+    plain = api.post("/v1/search", json=body, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and len(plain.content) > 2048
+    # httpx would decode it transparently: read the raw stream to see what travelled
+    with api.stream("POST", "/v1/search", json=body, headers={"Accept-Encoding": "gzip"}) as packed:
+        raw = b"".join(packed.iter_raw())
+        assert packed.headers["content-encoding"] == "gzip"
+    assert len(raw) < len(plain.content) / 2
+    assert json.loads(gzip.decompress(raw))["hits"] == plain.json()["hits"]
+    small = api.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under the 2 KB floor: not worth compressing
+
+
 def test_fusion_fields_left_out_come_from_the_indexs_default(root: Path) -> None:
     from hybrid.backends.embedded.backend import EmbeddedBackend
     from hybrid.retrieval import FusionConfig
