@@ -44,8 +44,9 @@ def load_encoder(
             ``BMRetriever/BMRetriever-2B``, ``/models/biomedlm``.
         device: ``cuda``, ``cpu`` …; default CUDA when present.
         batch_size: texts per forward pass.
-        precision: ``auto`` (bf16 autocast where the CPU has native bf16; elsewhere int8 ONNX Runtime for
-            sentence-transformers models and fp32 for decoders), ``fp32``, ``bf16`` or ``int8``.
+        precision: ``auto`` (on CPUs: ONNX Runtime for sentence-transformers models, int8 passages and fp32
+            queries; decoders in bf16 autocast where the CPU has native bf16, else fp32), ``fp32``, ``bf16``
+            or ``int8``.
         cache_dir: where de-quantised GGUF copies and ONNX exports are kept.
         dtype: weight dtype (default: bf16 on CUDA, float32 on CPU); training asks for float32.
         kind / options: explicit recipe for free-form models (any ``EncoderSpec`` field).

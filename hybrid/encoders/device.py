@@ -1,9 +1,10 @@
 """Device and precision choice.
 
-CUDA: weights in bf16 (fp16 where bf16 is unsupported). CPU: float32 weights, with bf16 autocast when
-the CPU multiplies bf16 natively (AVX512-BF16 or AMX); on other CPUs, sentence-transformers models run
-in ONNX Runtime with int8 matrix multiplies (``onnx_runtime.py``) and decoders in fp32. Both fast paths
-keep retrieval within the noise of fp32 (measured), so precision is a run-time choice like the device
+CUDA: weights in bf16 (fp16 where bf16 is unsupported). CPU: sentence-transformers models run in ONNX
+Runtime (int8 matrix multiplies for passages, fp32 for queries; ``onnx_runtime.py``) — the fastest path on
+CPUs with and without native bf16 (measured on both kinds); decoders, and models ONNX cannot take, run
+float32 weights with bf16 autocast where the CPU multiplies bf16 natively (AVX512-BF16 or AMX), else
+fp32. Both fast paths keep retrieval within the noise of fp32 (measured), so precision is a run-time choice like the device
 and not part of the encoder fingerprint; the recipe's int8 quantisation of every linear layer in
 torch (``quantize="int8"``), which moves vectors further, is.
 """
@@ -54,11 +55,16 @@ def effective_precision(device: torch.device, requested: Precision, *, kind: str
         return requested
     if quantize == "int8" or device.type != "cpu":
         return "fp32"  # torch's int8 kernels take fp32 activations; CUDA precision is the weights' dtype
-    if cpu_has_native_bf16():
-        return "bf16"
     from hybrid.encoders.onnx_runtime import onnxruntime_available
 
-    return "int8" if kind == "sentence-transformers" and onnxruntime_available() else "fp32"
+    if kind == "sentence-transformers" and onnxruntime_available():
+        return "int8"
+    return torch_cpu_precision()
+
+
+def torch_cpu_precision() -> RunPrecision:
+    """What a model runs in under torch on this CPU: bf16 autocast where bf16 is native, else fp32."""
+    return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def autocast_for(device: torch.device, precision: RunPrecision) -> Callable[[], AbstractContextManager[object]]:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hybrid.encoders.base import Encoder
-from hybrid.encoders.device import Precision
+from hybrid.encoders.device import Precision, autocast_for, torch_cpu_precision
 from hybrid.encoders.onnx_runtime import FP32_FILE, INT8_FILE, OnnxTransformer, cached_models
 from hybrid.encoders.quantize import quantize_linear_int8
 from hybrid.recipes.errors import EncoderLoadError
@@ -59,7 +59,8 @@ class SentenceTransformerEncoder(Encoder):
 
     def _onnx_transformers(self, hf_model: torch.nn.Module, cache_dir: Path | None
                            ) -> tuple[OnnxTransformer, OnnxTransformer] | None:
-        """The ONNX Runtime transformers; if they cannot be built, fp32 torch (``auto``) or an error (``int8``)."""
+        """The ONNX Runtime transformers; if they cannot be built, torch as on this CPU (``auto``) or an error
+        (``int8``)."""
         import platformdirs
 
         sample = dict(self._tokenize(["a passage to trace the export with", "a query"]))
@@ -71,9 +72,10 @@ class SentenceTransformerEncoder(Encoder):
         except Exception as exc:  # an architecture the exporter or optimizer does not handle
             if self.requested_precision == "int8":
                 raise EncoderLoadError(f"{self.spec.model_id} cannot run in ONNX Runtime: {type(exc).__name__}: {exc}") from exc
-            logging.getLogger(__name__).warning("%s: ONNX Runtime unavailable (%s); running fp32 torch",
-                                                self.spec.model_id, exc)
-            self.precision = "fp32"
+            self.precision = torch_cpu_precision()
+            self._autocast = autocast_for(self.device, self.precision)
+            logging.getLogger(__name__).warning("%s: ONNX Runtime unavailable (%s); running %s",
+                                                self.spec.model_id, exc, self.runtime)
             return None
 
     @property

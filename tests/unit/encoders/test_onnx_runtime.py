@@ -71,6 +71,11 @@ def test_auto_falls_back_to_fp32_when_the_export_fails(minilm, monkeypatch, tmp_
         auto = load_encoder("minilm", device="cpu", cache_dir=tmp_path)
         assert auto.precision == "fp32" and auto.runtime == "torch float32 on cpu"
         np.testing.assert_allclose(auto.encode_passages(PASSAGES), minilm.encode_passages(PASSAGES), atol=1e-5)
+        monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)  # where bf16 is native: bf16 autocast
+        auto = load_encoder("minilm", device="cpu", cache_dir=tmp_path)
+        assert auto.precision == "bf16" and auto.runtime == "torch float32 on cpu, bf16 autocast"
+        cosines = np.sum(auto.encode_passages(PASSAGES) * minilm.encode_passages(PASSAGES), axis=1)
+        assert cosines.min() > 0.99
     with pytest.raises(EncoderLoadError, match="cannot run in ONNX Runtime: RuntimeError: exporter does not know"):
         load_encoder("minilm", device="cpu", precision="int8", cache_dir=tmp_path)
 
@@ -79,9 +84,11 @@ def test_what_auto_means(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import hybrid.encoders.onnx_runtime as onnx_runtime
 
     for native_bf16, has_ort, kind, quantize, expected in [
-        (True, True, "sentence-transformers", None, "bf16"),
+        (True, True, "sentence-transformers", None, "int8"),  # faster than bf16 autocast where both exist
         (False, True, "sentence-transformers", None, "int8"),
+        (True, False, "sentence-transformers", None, "bf16"),
         (False, False, "sentence-transformers", None, "fp32"),
+        (True, True, "decoder", None, "bf16"),
         (False, True, "decoder", None, "fp32"),
         (True, True, "sentence-transformers", "int8", "fp32"),  # torch's int8 recipe takes fp32 activations
     ]:
