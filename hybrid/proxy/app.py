@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     if settings.proxy_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.proxy_cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key"])
-    # A page of hits with snippets, highlights and explain is tens of KB of JSON that compresses ~5x;
+    # A page of hits with snippets, highlights and explain is up to tens of KB of JSON that gzips 2-3x;
     # only clients that send Accept-Encoding: gzip get it compressed, small answers never are.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     errors.install(app)
