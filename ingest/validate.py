@@ -50,8 +50,10 @@ class Validator:
         if not isinstance(text, str):
             return Reject(raw.position, f"text is {type(text).__name__}, not a string", doc_id, _excerpt(row))
         title = _as_text(row.get(self.fields.title)) or ""
-        if not text.strip():
-            return Reject(raw.position, "empty text", doc_id, _excerpt(row))
+        # A record with a title and an empty text is a real document (a PubMed citation without an abstract,
+        # a CORD-19 entry): it is found by its title. An absent text field is more likely a wrong mapping.
+        if not text.strip() and not title.strip():
+            return Reject(raw.position, "empty text and no title", doc_id, _excerpt(row))
         metadata, problem = self._metadata(row)
         if problem:
             return Reject(raw.position, problem, doc_id, _excerpt(row))

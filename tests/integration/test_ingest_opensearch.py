@@ -103,7 +103,9 @@ def test_rejects_and_good_records(opensearch_client, index_name: str, tiny, tmp_
 
 def test_pubmed_metadata_is_filterable(opensearch_client, index_name: str, tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     summary, _ = _ingest(opensearch_client, index_name, open_source(PUBMED), tiny, tmp_path)
-    assert summary.indexed == 2 and summary.rejected == 1  # the letter without an abstract
+    assert summary.indexed == 3 and summary.rejected == 0  # the letter without an abstract too: by its title
+    letter = opensearch_client.search(index=index_name, body={"query": {"match": {"title": "letters"}}})["hits"]["hits"]
+    assert [h["_id"] for h in letter] == ["28000002"] and letter[0]["_source"]["text"] == ""
     body = {"query": {"bool": {"filter": [{"term": {"mesh": "Cholesterol, LDL"}}, {"range": {"year": {"gte": 2018}}},
                                           {"term": {"publication_types": "Randomized Controlled Trial"}}]}}}
     hits = opensearch_client.search(index=index_name, body=body)["hits"]["hits"]

@@ -174,3 +174,24 @@ def test_compressed_embedded_vectors_are_kept_on_resume_and_change_only_with_rei
     assert "stores int8 vectors, not fp16; re-ingest with --reindex" in capsys.readouterr().err
     assert main([*base, "--limit", "40", "--vector-compression", "fp16", "--reindex"]) == OK
     assert storage() == "fp16"
+
+
+def test_a_document_with_a_title_and_no_text_is_indexed_and_found_by_its_title(
+        tmp_path: Path, tiny_model: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A PubMed citation without an abstract, a CORD-19 entry with an empty one: the title is the document."""
+    corpus = _beir_with_metadata(tmp_path / "beir", 20)
+    title = "Zebrafish fin regeneration requires osteoblast dedifferentiation"
+    with (corpus / "corpus.jsonl").open("a") as fh:
+        fh.write(json.dumps({"_id": "title-only", "title": title, "text": ""}) + "\n")
+        fh.write(json.dumps({"_id": "nothing", "title": " ", "text": ""}) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    root = ["--index", "t", "--embedded-dir", str(tmp_path / "idx")]
+    assert main(["ingest", str(corpus), *root, "--model", tiny_model, "--quiet", "--json", "--rejects", str(rejects)]) == OK
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["indexed"], summary["rejected"]) == (21, 1)
+    assert [json.loads(line)["reason"] for line in rejects.read_text().splitlines()] == ["empty text and no title"]
+    assert main(["search", "zebrafish fin regeneration", *root, "--mode", "bm25", "--json"]) == OK
+    top = json.loads(capsys.readouterr().out)["hits"][0]
+    assert (top["doc_id"], top["title"]) == ("title-only", title)
+    assert main(["search", title, *root, "--mode", "dense", "--k", "21", "--json"]) == OK
+    assert "title-only" in [h["doc_id"] for h in json.loads(capsys.readouterr().out)["hits"]]  # it has a vector

@@ -23,7 +23,7 @@ EXPECTED_REJECTS = [
     (5, "missing text", "g4"),
     (6, "duplicate id 'g1' within the input", "g1"),
     (7, "not UTF-8", None),
-    (8, "empty text", "g6"),
+    (8, "empty text and no title", "g6"),
 ]
 
 

@@ -40,9 +40,9 @@ def test_all_fields_parsed(tmp_path: Path, compressed: bool) -> None:
     assert first.position.endswith(":PubmedArticle 1")
     assert isinstance(second, Document) and second.metadata["year"] == 2016  # from MedlineDate
     assert second.text == "We sequenced BRCA1 in 400 women."
-    # No abstract: nothing to embed, so it is rejected with a reason rather than indexed empty.
-    assert isinstance(third, Reject) and third.id == "28000002" and "missing text" not in third.reason
-    assert third.reason == "empty text"
+    # No abstract (letters, editorials, many older citations): still a document, found by its title.
+    assert isinstance(third, Document) and third.id == "28000002"
+    assert (third.title, third.text) == ("A letter without an abstract.", "")
 
 
 def test_pubmed_field_map() -> None:

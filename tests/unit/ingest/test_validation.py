@@ -40,7 +40,7 @@ def test_csv_with_field_mapping(tmp_path: Path) -> None:
     assert isinstance(results[0], Document) and results[0].text == "Body, with a comma"
     assert results[0].metadata == {"journal": "Lancet"}
     assert isinstance(results[1], Reject) and results[1].reason == "not UTF-8"
-    assert isinstance(results[2], Reject) and results[2].reason == "empty text"
+    assert isinstance(results[2], Document) and (results[2].title, results[2].text) == ("Third", "")  # title only
 
 
 def test_integer_metadata_must_parse(tmp_path: Path) -> None:
