@@ -18,6 +18,7 @@ from hybrid.proxy.schemas import (
     IndexInfo,
     Problem,
     SearchBody,
+    SearchLink,
     SearchResult,
 )
 
@@ -38,7 +39,16 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], responses=
 
 @v1.post("/search", response_model=SearchResult, response_model_exclude_none=True, summary="BM25, dense or hybrid search")
 async def search(body: SearchBody, state: State, index: IndexName = None) -> SearchResult:
-    name = index or state.settings.index
+    return await _answer(body, state, index or state.settings.index)
+
+
+@v1.get("/search", response_model=SearchResult, response_model_exclude_none=True,
+        summary="the same search as a link: the plain fields as query parameters (filters, fusion and facets: POST)")
+async def search_link(link: Annotated[SearchLink, Query()], state: State) -> SearchResult:
+    return await _answer(link.body(), state, link.index or state.settings.index)
+
+
+async def _answer(body: SearchBody, state: State, name: str) -> SearchResult:
     try:
         response = await state.searcher(name).search(body.to_request(state.settings.rerank))
     except IndexNotFoundError:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hybrid.backends.base import INDEX_NAME_PATTERN
 from hybrid.retrieval import Hit, RangeFilter, SearchRequest, TermFilter, params
 from hybrid.retrieval.facets import MAX_FACETS
 from hybrid.retrieval.fusion import FusionMethod
@@ -58,27 +59,41 @@ class FusionBody(BaseModel):
         return fusion_changes(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
-class SearchBody(BaseModel):
+class SearchParameters(BaseModel):
+    """The search's plain fields: all a link can carry (``GET /v1/search?query=…``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     query: str = Field(min_length=1, max_length=params.MAX_QUERY_CHARS, description="the user's text")
     mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     k: int = bounded(params.K, integer=True)
     from_: int = Field(int(params.OFFSET.default), ge=int(params.OFFSET.low), le=int(params.OFFSET.high),
                        alias="from", description=params.OFFSET.help)
-    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=params.MAX_FILTERS,
-                                            description='e.g. {"year": {"gte": 2015}, "mesh": ["Aged", "Humans"]}')
     instruction: str | None = Field(None, max_length=params.MAX_INSTRUCTION_CHARS,
                                     description="task name (scifact …) or free text")
     explain: bool = Field(False, description="add each hit's BM25 and dense rank and score")
-    fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
     highlight: bool = Field(False, description="mark the query's words in title and snippet; dense-only hits get the "
                                                "sentence closest to the query as snippet")
+    rerank: int | None = Field(None, ge=int(params.RERANK.low), le=int(params.RERANK.high),
+                               description=params.RERANK.help + " (default: the proxy's 'rerank' setting)")
+
+
+class SearchLink(SearchParameters):
+    """A search as query parameters, with the index among them."""
+
+    index: str | None = Field(None, pattern=INDEX_NAME_PATTERN, description="index (alias); default: the proxy's")
+
+    def body(self) -> SearchBody:
+        return SearchBody.model_validate(self.model_dump(by_alias=True, exclude={"index"}, exclude_unset=True))
+
+
+class SearchBody(SearchParameters):
+    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=params.MAX_FILTERS,
+                                            description='e.g. {"year": {"gte": 2015}, "mesh": ["Aged", "Humans"]}')
+    fusion: FusionBody | None = Field(None, description="fields not given come from the index's default fusion")
     ef_search: int | None = Field(None, ge=int(params.EF_SEARCH.low), le=int(params.EF_SEARCH.high),
                                   description=params.EF_SEARCH.help)
     facets: list[str] = Field(default_factory=list, max_length=MAX_FACETS,
                               description='metadata fields to count over the ranked list, e.g. ["year", "journal"]')
-    rerank: int | None = Field(None, ge=int(params.RERANK.low), le=int(params.RERANK.high),
-                               description=params.RERANK.help + " (default: the proxy's 'rerank' setting)")
 
     def to_request(self, default_rerank: int = 0) -> SearchRequest:
         filters: list[Filter] = []

@@ -136,6 +136,24 @@ def test_cors_allows_only_the_configured_origins(api: TestClient) -> None:
     assert simple.headers["access-control-allow-origin"] == "http://app.example"
 
 
+def test_a_search_link_answers_as_the_same_post(api: TestClient) -> None:
+    """GET /v1/search?query=… (a shareable link, curl without a body): the body's plain fields as parameters."""
+    body = {"query": QUERY, "mode": "bm25", "k": 7, "from": 3, "explain": True, "highlight": True}
+    posted = api.post("/v1/search?index=second", json=body).json()
+    linked = api.get("/v1/search", params={**body, "index": "second", "explain": "true", "highlight": "1"})
+    assert linked.status_code == 200, linked.text
+    drop = ("took_ms",)
+    assert {k: v for k, v in linked.json().items() if k not in drop} == {k: v for k, v in posted.items() if k not in drop}
+    assert linked.json()["index"] == "second" and [h["rank"] for h in linked.json()["hits"]] == list(range(4, 11))
+    default = api.get("/v1/search", params={"query": QUERY}).json()
+    assert default["index"] == "first" and default["mode"] == "hybrid" and len(default["hits"]) == 10
+    for params, where in [({}, "query"), ({"query": QUERY, "k": 0}, "k"), ({"query": QUERY, "filters": "x"}, "filters"),
+                          ({"query": QUERY, "index": "Bad Name"}, "index"), ({"query": QUERY, "mode": "fuzzy"}, "mode")]:
+        refused = api.get("/v1/search", params=params)
+        assert refused.status_code == 422, params
+        assert where in refused.text, params  # the detail names the parameter
+
+
 def test_large_answers_are_gzipped_for_clients_that_accept_it(api: TestClient) -> None:
     import gzip
     import json
