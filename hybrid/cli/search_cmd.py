@@ -87,8 +87,18 @@ def highlight_json(h) -> dict[str, object]:  # type: ignore[no-untyped-def]
             "chosen_by": h.chosen_by}
 
 
+_LINE_BREAKS = str.maketrans("\n\r\t\v\f", "     ")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks as spaces (PubMed joins abstract sections with newlines), character for
+    character, so highlight spans still point at the same words."""
+    return text.translate(_LINE_BREAKS)
+
+
 def marked(text: str, spans, on_terminal: bool) -> str:  # type: ignore[no-untyped-def]
-    """``text`` with the spans in bold on a terminal, else in [brackets]."""
+    """``text`` on one line with the spans in bold on a terminal, else in [brackets]."""
+    text = one_line(text)
     start, end = ("\033[1m", "\033[0m") if on_terminal else ("[", "]")
     out, at = [], 0
     for s, e in spans:
@@ -134,7 +144,7 @@ def print_table(response, *, explain: bool) -> None:  # type: ignore[no-untyped-
             line += f" {_fmt(hit.rerank_score, 3):>8}"
         if passages:
             line += f" {'-' if hit.passage is None else f'{hit.passage[0]}-{hit.passage[1]}':>13}"
-        title = hit.title or hit.text
+        title = one_line(hit.title or hit.text)
         if hit.highlight is None:
             print(f"{line}  {title[:80]}{'…' if len(title) > 80 else ''}")
             continue

@@ -162,3 +162,11 @@ def test_json_output_follows_its_documented_schema(demo: Path, capsys: pytest.Ca
     out = _json(capsys, ["search", QUERY, *_flags(demo), *argv])
     jsonschema.validate(out, schema)
     assert out["hits"]  # a schema that an empty answer passes proves little
+
+
+def test_the_table_prints_each_snippet_on_one_line_with_its_marks_in_place() -> None:
+    from hybrid.cli.search_cmd import marked
+
+    snippet = "BACKGROUND: Statins are prescribed.\nRESULTS: LDL fell\tby 38%."
+    spans = [(snippet.index("Statins"), snippet.index("Statins") + 7), (snippet.index("LDL"), snippet.index("LDL") + 3)]
+    assert marked(snippet, spans, False) == "BACKGROUND: [Statins] are prescribed. RESULTS: [LDL] fell by 38%."
