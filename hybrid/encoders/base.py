@@ -71,7 +71,6 @@ class Encoder(ABC):
         self.batch_size = batch_size or self.cpu_batch_size
         self.requested_precision = precision
         self.precision = effective_precision(self.device, precision, kind=spec.kind, quantize=spec.quantize)
-        self._autocast = autocast_for(self.device, self.precision)
 
     _dimension: int
     _weights: str
@@ -186,13 +185,14 @@ class Encoder(ABC):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="encoding", unit="text")
+        autocast = autocast_for(self.device, self.precision)  # follows precision, which a loader may revise
         for start in range(0, len(texts), CHUNK_SIZE):
             # Longest first: similar lengths share a batch (little padding) and an out-of-memory
             # error shows up on the first batch, not after an hour.
             order = sorted(range(start, min(start + CHUNK_SIZE, len(texts))), key=lambda i: -len(texts[i]))
             for b in range(0, len(order), size):
                 ids = order[b : b + size]
-                with self._autocast():
+                with autocast():
                     out[ids] = embed([texts[i] for i in ids])
                 if bar is not None:
                     bar.update(len(ids))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hybrid.encoders.base import Encoder
-from hybrid.encoders.device import Precision, autocast_for, torch_cpu_precision
+from hybrid.encoders.device import Precision, torch_cpu_precision
 from hybrid.encoders.onnx_runtime import FP32_FILE, INT8_FILE, OnnxTransformer, cached_models
 from hybrid.encoders.quantize import quantize_linear_int8
 from hybrid.recipes.errors import EncoderLoadError
@@ -73,7 +73,6 @@ class SentenceTransformerEncoder(Encoder):
             if self.requested_precision == "int8":
                 raise EncoderLoadError(f"{self.spec.model_id} cannot run in ONNX Runtime: {type(exc).__name__}: {exc}") from exc
             self.precision = torch_cpu_precision()
-            self._autocast = autocast_for(self.device, self.precision)
             logging.getLogger(__name__).warning("%s: ONNX Runtime unavailable (%s); running %s",
                                                 self.spec.model_id, exc, self.runtime)
             return None
